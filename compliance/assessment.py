@@ -1,0 +1,77 @@
+"""Assembling an :class:`Assessment` from what the engine produced."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+
+from . import TOOL_NAME, __version__
+from .canonical import canonical_json
+from .clock import isoformat
+from .models.control import CheckKind
+from .models.results import Assessment, ControlResult, SubjectRef
+from .models.subject import InputRef
+from .nixhash import HashFormatError, sha256_hex
+from .selection import Selection
+from .subject import Subject
+
+# Assessment ids are UUIDv5 in this namespace over the canonical identity of the run, so
+# that the same inputs at the same time give the same id (and the same packet bytes).
+ID_NAMESPACE = uuid.UUID("5d1f6c1e-9a63-4c39-8a6f-0b2f3c1d7e42")
+
+
+def input_ref(kind: str, path: str, data: bytes) -> InputRef:
+    return InputRef(kind=kind, path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def closure_subject(subject: Subject) -> SubjectRef:
+    closure = subject.closure
+    if closure is None:
+        return SubjectRef(kind="nix-closure", commit=subject.commit)
+    root = closure.roots[0]
+    info = closure.paths[root]
+    nar = None
+    if info.nar_hash:
+        try:
+            nar = sha256_hex(info.nar_hash)
+        except HashFormatError:
+            nar = None
+    name = info.name + (f"-{info.version}" if info.version else "")
+    return SubjectRef(kind="nix-closure", name=name, store_path=root, nar_sha256=nar, commit=subject.commit)
+
+
+def build(
+    *,
+    selection: Selection,
+    results: list[ControlResult],
+    subject: SubjectRef,
+    inputs: list[InputRef],
+    catalog_digest: str,
+    mode: CheckKind,
+    created: datetime,
+    notes: list[str],
+) -> Assessment:
+    identity = {
+        "created": isoformat(created),
+        "subject": subject.to_jsonable(),
+        "profiles": selection.profiles,
+        "catalog": catalog_digest,
+        "inputs": sorted(i.sha256 for i in inputs),
+        "mode": mode.value,
+    }
+    assessment_id = str(uuid.uuid5(ID_NAMESPACE, canonical_json(identity).decode()))
+    return Assessment(
+        id=assessment_id,
+        created=created,
+        tool=TOOL_NAME,
+        tool_version=__version__,
+        mode=mode,
+        subject=subject,
+        profiles=selection.profiles,
+        frameworks=selection.frameworks,
+        catalog_digest=catalog_digest,
+        inputs=inputs,
+        notes=notes,
+        results=results,
+    )

@@ -1,0 +1,44 @@
+"""``compliance facts``: evaluate the NixOS options the selected controls read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from ..catalog import load_catalog
+from ..facts_eval import evaluate_facts
+from ..fsutil import atomic_write
+from ..models.control import CheckKind
+from ..pipeline import option_paths
+from ..selection import select
+from ._common import catalog_option, profile_option
+
+
+@click.command("facts")
+@click.option("--flake", metavar="REF#HOST", help="Flake and host: evaluates nixosConfigurations.HOST.config.")
+@click.option("--file", "nix_file", metavar="F", help="Nix file whose value (or its .config) is the configuration.")
+@click.option("--attr", metavar="A", help="Attribute path inside --file.")
+@click.option("--list", "list_only", is_flag=True, help="Only print the option paths that would be evaluated.")
+@click.option("-o", "--output", metavar="F", help="Facts document to write (default: standard output).")
+@profile_option
+@catalog_option
+def facts_command(flake: str | None, nix_file: str | None, attr: str | None, list_only: bool, output: str | None,
+                  profiles: tuple[str, ...], catalog: Path | None) -> int:
+    """Evaluate exactly the NixOS options the selected controls read, into a facts document."""
+    selection = select(load_catalog(catalog), list(profiles), CheckKind.STATIC)
+    paths = option_paths(selection)
+    if list_only:
+        click.echo("\n".join(paths))
+        return 0
+    doc = evaluate_facts(paths, flake=flake, nix_file=nix_file, attr=attr)
+    data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    if output:
+        atomic_write(output, data)
+    else:
+        click.echo(data.decode(), nl=False)
+    return 0
+
+
+COMMANDS = [facts_command]

@@ -1,0 +1,67 @@
+"""Every error the tool raises on purpose.
+
+One module, one hierarchy (the sigstore-python way): the CLI maps each family to an exit
+code and prints ``str(error)`` as one line, so the message must name the file and the
+problem. Anything that is not a ``ComplianceError`` is a defect and still must not reach
+the user as a traceback (the CLI reports it as an internal error, exit 2).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ComplianceError(Exception):
+    """Base class: a failure the user can act on. Exit code 2 unless a subclass says otherwise."""
+
+    exit_code = 2
+
+
+class UsageError(ComplianceError):
+    """The command line is inconsistent (missing option, conflicting flags)."""
+
+
+class InputError(ComplianceError):
+    """An input file or live source cannot be read or does not have the expected shape."""
+
+    def __init__(self, source: str | Path, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")
+
+
+class CatalogError(InputError):
+    """A control, framework or profile file of the catalog is invalid."""
+
+
+class NixError(ComplianceError):
+    """The ``nix`` command line failed or is not installed."""
+
+
+class SigningError(ComplianceError):
+    """A key cannot be loaded or a signature cannot be made."""
+
+
+class VerificationError(ComplianceError):
+    """A signature, digest or binding does not verify. Exit code 1: the evidence is invalid."""
+
+    exit_code = 1
+
+
+class UnsafeArchiveError(ComplianceError):
+    """An archive tries to escape its target or exceeds the extraction bounds."""
+
+
+class ProbeError(ComplianceError):
+    """A host cannot be reached or a probe transport failed as a whole."""
+
+
+class CheckError(Exception):
+    """Raised inside a predicate or probe: the check cannot decide (missing or bad input).
+
+    The engine turns it into an ``error`` result with this message; it never becomes a pass.
+    """
+
+
+class NotApplicable(Exception):
+    """Raised inside a predicate or probe when the check does not apply to this subject."""

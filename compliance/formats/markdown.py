@@ -1,0 +1,56 @@
+"""A Markdown summary fit for a CI job summary ($GITHUB_STEP_SUMMARY, GitLab notes)."""
+
+from __future__ import annotations
+
+from ..clock import isoformat
+from ..models.common import Status
+from ..models.results import ControlResult, GateReport
+from . import register
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _row(r: ControlResult) -> str:
+    return f"| {r.status.value} | {r.severity.value} | `{r.control_id}` | {_cell(r.title)} | {_cell(r.message)} |"
+
+
+@register("markdown", ".md")
+def render_markdown(report: GateReport) -> bytes:
+    a, d = report.assessment, report.decision
+    subject = a.subject.store_path or a.subject.host or a.subject.name or "?"
+    verdict = "PASS" if d.passed else "FAIL"
+    out = [
+        f"## Compliance gate: {verdict}",
+        "",
+        f"**Subject:** `{subject}`  ",
+        f"**Profiles:** {', '.join(a.profiles) or 'all controls'}  ",
+        f"**Assessed:** {isoformat(a.created)} · assessment `{a.id}`",
+        "",
+        "| status | controls |",
+        "|---|---:|",
+    ]
+    out += [f"| {s.value} | {d.counts.by_status[s]} |" for s in Status if d.counts.by_status.get(s)]
+    out.append("")
+    if d.blocking:
+        out += ["### Blocking", "", "| status | severity | control | title | why |", "|---|---|---|---|---|"]
+        by_id = {r.control_id: r for r in a.results}
+        for reason in d.blocking:
+            if reason.control_id and reason.control_id in by_id:
+                out.append(_row(by_id[reason.control_id]))
+            else:
+                out.append(f"| | | | | {_cell(reason.message)} |")
+        out.append("")
+    rows = sorted(a.results, key=lambda r: r.control_id)
+    out += [
+        "<details><summary>All results</summary>",
+        "",
+        "| status | severity | control | title | why |",
+        "|---|---|---|---|---|",
+        *(_row(r) for r in rows),
+        "",
+        "</details>",
+        "",
+    ]
+    return "\n".join(out).encode("utf-8")

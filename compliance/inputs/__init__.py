@@ -1,0 +1,1 @@
+"""Readers: files and live sources into the typed models of :mod:`compliance.models.subject`."""

@@ -1,0 +1,56 @@
+"""Policy and waiver files (TOML or JSON), validated into their models."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import InputError
+from ..fsutil import parse_json, read_bytes
+from ..models.policy import Policy, Waiver, WaiverFile
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_document(path: str | Path, data: bytes | None = None) -> Any:
+    """TOML when the name ends in .toml, JSON otherwise."""
+    raw = read_bytes(path) if data is None else data
+    if str(path).endswith(".toml"):
+        try:
+            return tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(path, "not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(path, f"invalid TOML: {exc}") from None
+    return parse_json(raw, path)
+
+
+def validate(cls: type[M], doc: Any, source: str | Path) -> M:
+    from ..catalog import format_validation_error
+
+    if not isinstance(doc, dict):
+        raise InputError(source, f"expected an object, got {type(doc).__name__}")
+    try:
+        return cls.model_validate(doc)
+    except ValidationError as exc:
+        raise InputError(source, format_validation_error(exc)) from None
+
+
+def read_policy(path: str | Path, data: bytes | None = None) -> Policy:
+    return validate(Policy, load_document(path, data), path)
+
+
+def read_waivers(path: str | Path, data: bytes | None = None) -> list[Waiver]:
+    doc = load_document(path, data)
+    if isinstance(doc, list):
+        doc = {"waivers": doc}
+    waivers = validate(WaiverFile, doc, path).waivers
+    seen: set[str] = set()
+    for waiver in waivers:
+        if waiver.id in seen:
+            raise InputError(path, f"waiver id {waiver.id} is used twice")
+        seen.add(waiver.id)
+    return waivers

@@ -1,0 +1,67 @@
+"""``flake.lock`` (version 7): the locked inputs, with the time each was last modified."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from ..fsutil import load_json
+from ..models.subject import FlakeInput, FlakeLock
+
+
+def read_flake_lock(path: str | Path) -> FlakeLock:
+    return parse_flake_lock(load_json(path, what="flake.lock"), str(path))
+
+
+def parse_flake_lock(doc: Any, source: str) -> FlakeLock:
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), dict):
+        raise InputError(source, "not a flake.lock: no 'nodes' object")
+    version = doc.get("version")
+    if not isinstance(version, int) or version < 5:
+        raise InputError(source, f"flake.lock version {version!r} is not supported (5 or later)")
+    root_name = doc.get("root", "root")
+    nodes: dict[str, FlakeInput] = {}
+    for name, node in doc["nodes"].items():
+        if not isinstance(node, dict):
+            raise InputError(source, f"node {name!r} is not an object")
+        locked = node.get("locked") or {}
+        original = node.get("original") or {}
+        if not isinstance(locked, dict) or not isinstance(original, dict):
+            raise InputError(source, f"node {name!r}: 'locked' and 'original' must be objects")
+        last = locked.get("lastModified")
+        if last is not None and (not isinstance(last, int) or isinstance(last, bool)):
+            raise InputError(source, f"node {name!r}: 'lastModified' must be an integer")
+        nodes[name] = FlakeInput(
+            name=name,
+            type=locked.get("type") if isinstance(locked.get("type"), str) else None,
+            last_modified=datetime.fromtimestamp(last, tz=UTC) if last is not None else None,
+            rev=locked.get("rev") if isinstance(locked.get("rev"), str) else None,
+            nar_hash=locked.get("narHash") if isinstance(locked.get("narHash"), str) else None,
+            locked=locked,
+            original=original,
+        )
+    root = doc["nodes"].get(root_name)
+    if not isinstance(root, dict):
+        raise InputError(source, f"root node {root_name!r} is missing")
+    root_inputs: dict[str, str] = {}
+    for input_name, target in (root.get("inputs") or {}).items():
+        if isinstance(target, str):
+            root_inputs[input_name] = target
+        elif isinstance(target, list) and target and all(isinstance(t, str) for t in target):
+            root_inputs[input_name] = _follow(doc["nodes"], root_name, target)
+    return FlakeLock(source=source, root_inputs=root_inputs, nodes=nodes)
+
+
+def _follow(nodes: dict[str, Any], root: str, path: list[str]) -> str:
+    current = root
+    for step in path:
+        inputs = (nodes.get(current) or {}).get("inputs") or {}
+        target = inputs.get(step)
+        if isinstance(target, list):
+            target = _follow(nodes, root, target)
+        if not isinstance(target, str):
+            return "?"
+        current = target
+    return current

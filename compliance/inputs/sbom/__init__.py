@@ -1,0 +1,49 @@
+"""SBOM readers: CycloneDX 1.3–1.6 JSON, SPDX 2.3 JSON and SPDX 2.3 tag-value → :class:`Sbom`.
+
+The format is detected from the content, never from the file name. These readers parse
+with orjson straight into the component model: the SBOM libraries are far too slow on
+large documents for the gate's hot path (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ...errors import InputError
+from ...fsutil import parse_json, read_bytes
+from ...models.subject import Sbom
+from . import cyclonedx, spdx_json, spdx_tag
+
+
+def read_sbom(path: str | Path) -> Sbom:
+    data = read_bytes(path, what="SBOM file")
+    return parse_sbom(data, str(path))
+
+
+def parse_sbom(data: bytes, source: str) -> Sbom:
+    head = data.lstrip()[:1]
+    if not head:
+        raise InputError(source, "empty file, expected an SBOM")
+    if head in (b"{", b"["):
+        doc = parse_json(data, source)
+        return parse_sbom_document(doc, source)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(source, "unknown SBOM format: binary data, not JSON nor SPDX tag-value") from None
+    if spdx_tag.looks_like_tag_value(text):
+        return spdx_tag.parse(text, source)
+    raise InputError(source, "unknown SBOM format: not CycloneDX JSON, SPDX JSON or SPDX tag-value")
+
+
+def parse_sbom_document(doc: Any, source: str) -> Sbom:
+    if not isinstance(doc, dict):
+        raise InputError(source, "unknown SBOM format: top-level JSON is not an object")
+    if doc.get("bomFormat") == "CycloneDX":
+        return cyclonedx.parse(doc, source)
+    if "spdxVersion" in doc:
+        return spdx_json.parse(doc, source)
+    if "@context" in doc and "spdx" in str(doc.get("@context")):
+        raise InputError(source, "SPDX 3 JSON-LD is not supported yet; export SPDX 2.3")
+    raise InputError(source, "unknown SBOM format: JSON without 'bomFormat: CycloneDX' or 'spdxVersion'")

@@ -1,0 +1,1 @@
+"""Typed models of everything the tool reads and writes (pydantic v2)."""

@@ -1,0 +1,113 @@
+"""Results of an assessment and the gate's decision: what every format renders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from .common import Record, Severity, Status
+from .control import CheckKind
+from .frameworks import FrameworkId
+from .subject import InputRef
+
+RESULTS_SCHEMA = "https://compliance-gate.dev/schemas/results/v1"
+
+
+class CheckResult(Record):
+    kind: CheckKind
+    function: str
+    status: Status
+    message: str
+    observed: dict[str, Any] = {}
+
+
+class WaiverApplied(Record):
+    id: str
+    reason: str
+    approver: str
+    risk: str
+    expires: datetime
+    covered_status: Status  # what the control would have been without the waiver
+
+
+class ControlResult(Record):
+    control_id: str
+    title: str
+    severity: Severity
+    status: Status
+    message: str
+    checks: list[CheckResult] = []
+    clauses: dict[FrameworkId, list[str]] = {}
+    params: dict[str, Any] = {}
+    param_sources: dict[str, str] = {}  # parameter → "default" or the profile that set it
+    remediation: dict[str, Any] | None = None
+    waiver: WaiverApplied | None = None
+    notes: list[str] = []  # e.g. "waiver W-3 expired on ..." (an expired waiver does not waive)
+
+
+class SubjectRef(Record):
+    """What the assessment is about; what the signed statement binds to."""
+
+    kind: str = "nix-closure"  # "nix-closure" | "host"
+    name: str | None = None
+    store_path: str | None = None
+    nar_sha256: str | None = None  # hex
+    commit: str | None = None
+    host: str | None = None
+    machine_id: str | None = None
+    boot_id: str | None = None
+
+
+class Counts(Record):
+    total: int = 0
+    by_status: dict[Status, int] = {}
+
+
+class Assessment(Record):
+    schema_: str = Field(default=RESULTS_SCHEMA, alias="$schema")
+    id: str
+    created: datetime
+    tool: str
+    tool_version: str
+    mode: CheckKind
+    subject: SubjectRef
+    profiles: list[str]
+    frameworks: list[FrameworkId]
+    catalog_digest: str
+    inputs: list[InputRef] = []
+    notes: list[str] = []  # facts about how the assessment was made ("SBOM generated from the closure")
+    results: list[ControlResult]
+
+    def counts(self) -> Counts:
+        by: dict[Status, int] = {}
+        for result in self.results:
+            by[result.status] = by.get(result.status, 0) + 1
+        return Counts(total=len(self.results), by_status=by)
+
+
+class Reason(Record):
+    control_id: str | None = None
+    status: Status | None = None
+    severity: Severity | None = None
+    message: str
+
+
+class Decision(Record):
+    """The gate's verdict. ``passed`` is False whenever anything blocking happened."""
+
+    passed: bool
+    verdict: str  # "pass" | "fail"
+    policy_digest: str
+    blocking: list[Reason] = []
+    non_blocking: list[Reason] = []
+    counts: Counts
+
+
+class GateReport(Record):
+    """results.json: the assessment together with the decision the policy gave."""
+
+    schema_: str = Field(default=RESULTS_SCHEMA, alias="$schema")
+    assessment: Assessment
+    decision: Decision

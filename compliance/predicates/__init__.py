@@ -1,0 +1,6 @@
+"""Static predicates: pure functions of the subject and their typed parameters.
+
+Importing this package registers every predicate (see :mod:`compliance.registry`).
+"""
+
+from . import kernel, nixos, nixsettings, packages, sbom, supply  # noqa: F401

@@ -1,0 +1,274 @@
+"""Predicates over NixOS configuration facts (evaluated option values)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from ..errors import CheckError, NotApplicable
+from ..inputs.facts import join_option_path, lookup, split_option_path
+from ..models.params import BOUNDS, FALSE, FIXED, INTERSECTION, Bound, Params, merge
+from ..registry import Outcome, failed, passed, predicate, verdict
+from ..subject import Subject
+
+# ---------------------------------------------------------------------------- sshd
+
+
+# OpenSSH's compiled-in defaults (sshd_config(5)) for settings NixOS leaves unset: an
+# unset setting is not "unknown", it is this value.
+OPENSSH_DEFAULTS: dict[str, str] = {
+    "permitrootlogin": "prohibit-password",
+    "passwordauthentication": "yes",
+    "kbdinteractiveauthentication": "yes",
+    "permitemptypasswords": "no",
+    "pubkeyauthentication": "yes",
+    "x11forwarding": "no",
+    "permituserenvironment": "no",
+    "allowtcpforwarding": "yes",
+    "allowagentforwarding": "yes",
+    "permittunnel": "no",
+    "maxauthtries": "6",
+    "logingracetime": "120",
+    "clientaliveinterval": "0",
+    "clientalivecountmax": "3",
+    "loglevel": "INFO",
+}
+
+
+def sshd_value(value: Any) -> str:
+    """NixOS writes booleans for yes/no settings; sshd -T prints lower-case words."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, list):
+        return ",".join(sshd_value(v) for v in value)
+    return str(value).strip().lower()
+
+
+class SshdParams(Params):
+    # setting (case-insensitive, as in sshd_config) → allowed values ("no", "yes", ...)
+    expected: Annotated[dict[str, list[str]], merge(INTERSECTION)] = {}
+
+
+def compare_sshd(effective: dict[str, str], params: SshdParams, source: str) -> Outcome:
+    mismatches: dict[str, dict[str, Any]] = {}
+    observed: dict[str, str] = {}
+    for setting, allowed in sorted(params.expected.items()):
+        key = setting.lower()
+        if key not in effective:
+            raise CheckError(f"sshd setting {setting} is unknown in {source} and has no known default")
+        value = effective[key]
+        observed[setting] = value
+        if value not in {a.lower() for a in allowed}:
+            mismatches[setting] = {"value": value, "allowed": allowed}
+    return verdict(
+        not mismatches,
+        f"sshd settings as required in {source}",
+        "sshd: " + "; ".join(f"{k} is {v['value']!r}, expected {' or '.join(v['allowed'])}" for k, v in mismatches.items()),
+        settings=observed,
+        mismatches=mismatches,
+        source=source,
+    )
+
+
+@predicate("sshd_settings", params=SshdParams, reads=["services.openssh.enable", "services.openssh.settings"])
+def sshd_settings(subject: Subject, params: SshdParams) -> Outcome:
+    """The OpenSSH server the configuration declares has the required settings (unset settings take OpenSSH's defaults)."""
+    facts = subject.need_facts()
+    if lookup(facts, "services.openssh.enable") is not True:
+        raise NotApplicable("services.openssh.enable is false: no SSH server")
+    settings = lookup(facts, "services.openssh.settings")
+    if not isinstance(settings, dict):
+        raise CheckError("services.openssh.settings is not an attribute set")
+    effective = dict(OPENSSH_DEFAULTS)
+    effective.update({k.lower(): sshd_value(v) for k, v in settings.items() if v is not None})
+    return compare_sshd(effective, params, "services.openssh.settings")
+
+
+# ---------------------------------------------------------------------------- firewall
+
+
+class FirewallParams(Params):
+    allowed_tcp_ports: Annotated[list[int] | None, INTERSECTION] = None  # None: any port may be open
+    allowed_udp_ports: Annotated[list[int] | None, INTERSECTION] = None
+    allow_port_ranges: Annotated[bool, FALSE] = True
+
+
+FIREWALL_OPTIONS = [
+    "networking.firewall.enable",
+    "networking.firewall.allowedTCPPorts",
+    "networking.firewall.allowedUDPPorts",
+    "networking.firewall.allowedTCPPortRanges",
+    "networking.firewall.allowedUDPPortRanges",
+    "networking.firewall.interfaces",
+]
+
+
+@predicate("firewall_enabled", params=FirewallParams, reads=FIREWALL_OPTIONS)
+def firewall_enabled(subject: Subject, params: FirewallParams) -> Outcome:
+    """The NixOS firewall (default-deny inbound) is on, and opens only allowed ports."""
+    facts = subject.need_facts()
+    enabled = lookup(facts, "networking.firewall.enable")
+    tcp = _ports(lookup(facts, "networking.firewall.allowedTCPPorts"), "allowedTCPPorts")
+    udp = _ports(lookup(facts, "networking.firewall.allowedUDPPorts"), "allowedUDPPorts")
+    ranges = list(lookup(facts, "networking.firewall.allowedTCPPortRanges") or []) + list(
+        lookup(facts, "networking.firewall.allowedUDPPortRanges") or []
+    )
+    interfaces = lookup(facts, "networking.firewall.interfaces") or {}
+    if not isinstance(interfaces, dict):
+        raise CheckError("networking.firewall.interfaces is not an attribute set")
+    for iface in interfaces.values():
+        if isinstance(iface, dict):
+            tcp |= _ports(iface.get("allowedTCPPorts", []), "interfaces.*.allowedTCPPorts")
+            udp |= _ports(iface.get("allowedUDPPorts", []), "interfaces.*.allowedUDPPorts")
+            ranges += list(iface.get("allowedTCPPortRanges", []) or []) + list(iface.get("allowedUDPPortRanges", []) or [])
+    observed = {"enabled": enabled, "tcp_ports": sorted(tcp), "udp_ports": sorted(udp), "port_ranges": ranges}
+    problems = []
+    if enabled is not True:
+        problems.append("networking.firewall.enable is not true")
+    if params.allowed_tcp_ports is not None and (extra := sorted(tcp - set(params.allowed_tcp_ports))):
+        problems.append(f"TCP ports open beyond the allowlist: {extra}")
+    if params.allowed_udp_ports is not None and (extra := sorted(udp - set(params.allowed_udp_ports))):
+        problems.append(f"UDP ports open beyond the allowlist: {extra}")
+    if not params.allow_port_ranges and ranges:
+        problems.append("port ranges are opened")
+    if problems:
+        return failed("; ".join(problems), **observed)
+    return passed("firewall enabled with default-deny inbound" + (f"; open TCP {sorted(tcp)}" if tcp else ""), **observed)
+
+
+def _ports(value: Any, name: str) -> set[int]:
+    if not isinstance(value, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in value):
+        raise CheckError(f"networking.firewall.{name} is not a list of port numbers")
+    return set(value)
+
+
+# ---------------------------------------------------------------------------- sysctl
+
+
+class SysctlParams(Params):
+    # sysctl key → expectation: "2" (exactly), ">=1" (at least), "<=0" (at most), or a
+    # non-numeric string compared verbatim (white space normalised).
+    expected: Annotated[dict[str, str], merge(BOUNDS)] = {}
+
+
+def judge_sysctl(values: dict[str, Any], params: SysctlParams, source: str, unset: str) -> Outcome:
+    """Compare observed sysctl values with their expectations; ``unset`` words a missing key."""
+    mismatches: dict[str, dict[str, Any]] = {}
+    seen: dict[str, Any] = {}
+    for key, expectation in sorted(params.expected.items()):
+        if key not in values:
+            mismatches[key] = {"value": None, "expected": expectation, "problem": unset}
+            continue
+        value = values[key]
+        seen[key] = value
+        if not sysctl_matches(value, expectation):
+            mismatches[key] = {"value": value, "expected": expectation}
+    if mismatches:
+        details = "; ".join(
+            f"{k} {v.get('problem') or 'is ' + repr(v['value'])}, expected {v['expected']}" for k, v in mismatches.items()
+        )
+        return failed(f"{len(mismatches)} of {len(params.expected)} sysctls off baseline: {details}", values=seen, mismatches=mismatches, source=source)
+    return passed(f"all {len(params.expected)} sysctls meet the baseline", values=seen, mismatches={}, source=source)
+
+
+def sysctl_matches(value: Any, expectation: str) -> bool:
+    if isinstance(value, bool):
+        value = int(value)
+    try:
+        bound = Bound.parse(expectation)
+    except ValueError:
+        return " ".join(str(value).split()) == " ".join(expectation.split())
+    try:
+        return bound.accepts(int(str(value).strip()))
+    except ValueError:
+        return False
+
+
+@predicate("sysctl_baseline", params=SysctlParams, reads=["boot.kernel.sysctl"])
+def sysctl_baseline(subject: Subject, params: SysctlParams) -> Outcome:
+    """boot.kernel.sysctl sets every baseline key to an expected value."""
+    facts = subject.need_facts()
+    sysctl = lookup(facts, "boot.kernel.sysctl")
+    if not isinstance(sysctl, dict):
+        raise CheckError("boot.kernel.sysctl is not an attribute set")
+    values = {k: v for k, v in sysctl.items() if v is not None}
+    return judge_sysctl(values, params, "boot.kernel.sysctl", "is not set (the kernel default applies)")
+
+
+# ---------------------------------------------------------------------------- any option
+
+
+class OptionsParams(Params):
+    # option path → required value (JSON). Lists and attribute sets compare exactly.
+    expected: Annotated[dict[str, Any], merge(FIXED)] = {}
+
+
+def _options_read(params: OptionsParams) -> list[str]:
+    return sorted(params.expected)
+
+
+@predicate("nixos_options", params=OptionsParams, reads=_options_read)
+def nixos_options(subject: Subject, params: OptionsParams) -> Outcome:
+    """Each listed NixOS option has the required value."""
+    facts = subject.need_facts()
+    if not params.expected:
+        raise CheckError("no option to check (parameter 'expected' is empty)")
+    values: dict[str, Any] = {}
+    wrong: dict[str, dict[str, Any]] = {}
+    for path, want in sorted(params.expected.items()):
+        canonical = join_option_path(split_option_path(path))
+        value = lookup(facts, path)
+        values[canonical] = value
+        if value != want:
+            wrong[canonical] = {"value": value, "expected": want}
+    return verdict(
+        not wrong,
+        "options set as required: " + ", ".join(f"{k} = {_nix(v)}" for k, v in values.items()),
+        "; ".join(f"{k} is {_nix(v['value'])}, expected {_nix(v['expected'])}" for k, v in wrong.items()),
+        values=values,
+        mismatches=wrong,
+    )
+
+
+def _nix(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
+
+
+class AtLeastParams(Params):
+    # option path → expectation ("2", ">=1", "<=30"), on integer options
+    expected: Annotated[dict[str, str], merge(BOUNDS)] = {}
+
+
+@predicate("nixos_option_bounds", params=AtLeastParams, reads=lambda p: sorted(p.expected))
+def nixos_option_bounds(subject: Subject, params: AtLeastParams) -> Outcome:
+    """Each listed integer NixOS option is within its bound (null counts as unset and fails)."""
+    facts = subject.need_facts()
+    if not params.expected:
+        raise CheckError("no option to check (parameter 'expected' is empty)")
+    values: dict[str, Any] = {}
+    wrong: dict[str, dict[str, Any]] = {}
+    for path, expectation in sorted(params.expected.items()):
+        value = lookup(facts, path)
+        values[path] = value
+        ok = isinstance(value, int) and not isinstance(value, bool) and Bound.parse(expectation).accepts(value)
+        if not ok:
+            wrong[path] = {"value": value, "expected": expectation}
+    return verdict(
+        not wrong,
+        "options within bounds: " + ", ".join(f"{k} = {_nix(v)}" for k, v in values.items()),
+        "; ".join(f"{k} is {_nix(v['value'])}, expected {v['expected']}" for k, v in wrong.items()),
+        values=values,
+        mismatches=wrong,
+    )
+
+
+__all__ = ["OPENSSH_DEFAULTS", "SshdParams", "SysctlParams", "compare_sshd", "judge_sysctl", "sshd_value"]
