@@ -31,10 +31,7 @@ def _in_scope(waiver: Waiver, subject: SubjectRef) -> bool:
         names = [n for n in (subject.store_path, subject.name) if n]
         if not any(fnmatchcase(name, pattern) for name in names for pattern in scope.subjects):
             return False
-    if scope.hosts:
-        if not subject.host or not any(fnmatchcase(subject.host, p) for p in scope.hosts):
-            return False
-    return True
+    return not scope.hosts or bool(subject.host and any(fnmatchcase(subject.host, p) for p in scope.hosts))
 
 
 def _waiver_problem(waiver: Waiver, policy: Policy, now: datetime) -> str | None:

@@ -132,10 +132,8 @@ def _needs_sbom(selection: Selection) -> bool:
 
 
 def _generate_sbom(subject: Subject) -> bytes | None:
-    try:
-        from .sbom_writer import write_sbom
-    except ModuleNotFoundError:
-        return None
+    from .sbom_writer import write_sbom
+
     assert subject.closure is not None
     return write_sbom(subject.closure, "cyclonedx")
 

@@ -1,0 +1,1 @@
+"""Evidence packets: build, sign, verify, export."""

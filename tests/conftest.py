@@ -1,0 +1,24 @@
+"""Shared fixtures. Third-party data lives in ../shared/data (absent in a plain clone:
+tests that need it skip)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present (third-party test data)")
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run at a fixed time unless they say otherwise (2026-11-01T00:00:00Z)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1793491200")
