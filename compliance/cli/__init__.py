@@ -17,7 +17,7 @@ import click
 from .. import __version__
 from ..errors import ComplianceError
 
-COMMAND_MODULES = ("gate", "facts", "catalog_cmds", "evidence", "keys", "probe", "promote", "sbom")
+COMMAND_MODULES = ("gate", "facts", "catalog_cmds", "evidence", "report_cmd", "keys", "probe", "promote", "sbom", "attest")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
