@@ -1,0 +1,42 @@
+"""Every control passes its pass fixture and fails its fail fixture, for each kind of
+check it has. A control without both fixtures fails this test: a predicate that cannot
+fail is a defect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compliance import engine
+from compliance.catalog import load_catalog
+from compliance.models.common import Status
+from compliance.models.control import CheckKind
+from compliance.selection import select
+from tests.support.fixtures import FIXTURES, build_subject, load_fixture
+
+CATALOG = load_catalog()
+STATIC_CONTROLS = sorted(cid for cid, c in CATALOG.controls.items() if c.checks_of(CheckKind.STATIC))
+
+
+def _run_static(control_id: str, spec: dict, workdir: Path) -> tuple[Status, str]:
+    selection = select(CATALOG, [], CheckKind.STATIC)
+    selected = next(s for s in selection.controls if s.control.id == control_id)
+    result = engine.evaluate_control(selected, CheckKind.STATIC, build_subject(spec, workdir))
+    return result.status, result.message
+
+
+@pytest.mark.parametrize("control_id", STATIC_CONTROLS)
+@pytest.mark.parametrize("expected", ["pass", "fail"])
+def test_static_fixture(control_id: str, expected: str, tmp_path: Path) -> None:
+    path = FIXTURES / control_id / f"{expected}.json"
+    assert path.is_file(), f"{control_id} has no {expected} fixture at {path}"
+    fixture = load_fixture(path)
+    assert "static" in fixture, f"{path} has no 'static' subject"
+    status, message = _run_static(control_id, fixture["static"], tmp_path)
+    assert status.value == expected, f"{control_id} {expected} fixture gave {status.value}: {message}"
+
+
+def test_no_fixture_without_a_control() -> None:
+    stray = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir() and p.name not in CATALOG.controls)
+    assert not stray, f"fixtures for unknown controls: {stray}"
