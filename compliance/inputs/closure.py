@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .. import nix
 from ..errors import InputError
 from ..fsutil import parse_json, read_bytes
@@ -56,6 +58,12 @@ def parse_closure(data: bytes, source: str, *, roots: tuple[str, ...] | None = N
         raise InputError(source, "empty file, expected path-info JSON or a list of store paths")
     if stripped[:1] in (b"[", b"{"):
         return parse_path_info(parse_json(data, source), source, roots=roots)
+    if not stripped.startswith((b"/", b"#")):
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise InputError(source, "neither path-info JSON nor a listing of store paths") from None
+        raise InputError(source, f"top-level JSON is a {_kind(doc)}, expected a list or an object")
     return parse_listing(data, source)
 
 
