@@ -82,10 +82,9 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
         subject.sbom = parse_sbom(_load("sbom", opts.sbom, loaded, what="SBOM file"), opts.sbom)
     elif subject.closure is not None and opts.generate_sbom and _needs_sbom(selection):
         generated = _generate_sbom(subject)
-        if generated is not None:
-            subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
-            loaded.append(LoadedInput(assessment_mod.input_ref("sbom-generated", "sbom.generated.cdx.json", generated), generated))
-            subject.notes.append("no SBOM was given: the SBOM was generated from the closure")
+        subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
+        loaded.append(LoadedInput(assessment_mod.input_ref("sbom-generated", "sbom.generated.cdx.json", generated), generated))
+        subject.notes.append("no SBOM was given: the SBOM was generated from the closure")
     if opts.facts and (opts.flake or opts.nix_file):
         raise UsageError("give either --facts or --flake/--nix-file, not both")
     if opts.facts:
@@ -131,7 +130,7 @@ def _needs_sbom(selection: Selection) -> bool:
     return False
 
 
-def _generate_sbom(subject: Subject) -> bytes | None:
+def _generate_sbom(subject: Subject) -> bytes:
     from .sbom_writer import write_sbom
 
     assert subject.closure is not None

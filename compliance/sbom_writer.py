@@ -1,10 +1,30 @@
-"""SBOMs written from a closure (placeholder until the writer lands)."""
+"""SBOMs written from a closure: the one entry point of the gate and of ``compliance sbom``.
+
+Many Nix users have a closure but no SBOM (sbomnix needs a newer Nix than many machines
+run; bombon and genealogos need flakes and nixpkgs). This writer needs nothing but the
+closure: path-info JSON, a listing or a live store path (see compliance.sbomgen).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from .errors import UsageError
 from .models.subject import Closure
+from .sbomgen import cyclonedx, spdx_json, spdx_tag
+from .sbomgen.plan import SbomPlan, build_plan
+
+WRITERS: dict[str, Callable[[SbomPlan], bytes]] = {
+    "cyclonedx": cyclonedx.render,
+    "spdx": spdx_json.render,
+    "spdx-tv": spdx_tag.render,
+}
+FORMATS = tuple(WRITERS)
 
 
-def write_sbom(closure: Closure, fmt: str) -> bytes | None:
-    """None: no writer available, the gate then runs without an SBOM."""
-    return None
+def write_sbom(closure: Closure, fmt: str) -> bytes:
+    """The SBOM of ``closure`` in ``fmt`` ("cyclonedx", "spdx" or "spdx-tv")."""
+    writer = WRITERS.get(fmt)
+    if writer is None:
+        raise UsageError(f"unknown SBOM format {fmt!r} (known: {', '.join(FORMATS)})")
+    return writer(build_plan(closure))

@@ -1,0 +1,27 @@
+"""``pkg:nix`` package URLs, percent-encoded as the purl specification says.
+
+The purl specification leaves unencoded only the letters, digits, ``.-_~`` and the colon;
+every other character of a name or version is percent-encoded as UTF-8. Nix names may
+hold ``+``, ``?`` and ``=`` (``gtk+3``, ``foo?bar``), which would otherwise be read as a
+space, the start of the qualifiers or a qualifier separator.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+# ``quote`` never encodes the letters, digits and ``_.-~``; ``safe`` adds the colon.
+_SAFE = ":"
+
+
+def encode_component(value: str) -> str:
+    """One purl component (name or version), percent-encoded."""
+    return quote(value, safe=_SAFE)
+
+
+def nix_purl(name: str, version: str | None) -> str:
+    """``pkg:nix/<name>@<version>``, the form sbomnix and bombon write for store paths."""
+    purl = f"pkg:nix/{encode_component(name)}"
+    if version:
+        purl += f"@{encode_component(version)}"
+    return purl
