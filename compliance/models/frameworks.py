@@ -29,6 +29,7 @@ class Clause(Strict):
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     source: str | None = None  # legal instrument: "Directive (EU) 2022/2555", "CIR (EU) 2024/2690"
+    part: str | None = None  # enclosing section, chapter or theme, for grouping in reports
     summary: str | None = None
     level: AnssiLevel | None = None  # ANSSI BP-028 only
     machine_checkable: bool | None = None
