@@ -115,9 +115,11 @@ def read_facts(path: str | Path) -> ConfigFacts:
 def parse_facts(doc: Any, source: str) -> ConfigFacts:
     if not isinstance(doc, dict):
         raise InputError(source, "facts must be a JSON object of NixOS option values")
-    if "facts_version" in doc:
-        if doc["facts_version"] != FACTS_VERSION:
-            raise InputError(source, f"facts_version {doc['facts_version']!r} is not supported (expected {FACTS_VERSION})")
+    if "facts_version" in doc or "options" in doc:
+        # NixOS's config has no top-level "options" attribute: a document with one is the
+        # wrapped form, and must say which version it is.
+        if doc.get("facts_version") != FACTS_VERSION:
+            raise InputError(source, f"facts_version {doc.get('facts_version')!r} is not supported (expected {FACTS_VERSION})")
         options = doc.get("options")
         if not isinstance(options, dict):
             raise InputError(source, "'options' must be an object of NixOS option values")
