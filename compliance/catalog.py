@@ -51,7 +51,9 @@ def data_dir(name: str) -> Path:
 
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    first = exc.errors()[0]
+    # An unknown (misspelt) field usually explains the "missing" one next to it: say it first.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     loc = ".".join(str(part) for part in first["loc"])
     where = f"{prefix}{loc}" if loc else prefix.rstrip(".")
     message = first["msg"]
@@ -131,6 +133,9 @@ def _load_catalog(root: Path) -> Catalog:
         for clause in fw.clauses:
             if clause.id in seen:
                 raise CatalogError(path, f"clauses: clause {clause.id} listed twice")
+            if (clause.level is None) == (fw.id is FrameworkId.ANSSI):
+                need = "needs a level" if clause.level is None else "has a level, which only ANSSI BP-028 clauses have"
+                raise CatalogError(path, f"clauses: clause {clause.id} {need}")
             seen.add(clause.id)
         frameworks[fw.id] = fw
 
@@ -191,6 +196,8 @@ def _check_profile(catalog: Catalog, profile: Profile, path: Path) -> None:
     for cid in [*profile.select.controls, *profile.select.exclude]:
         if cid not in catalog.controls:
             raise CatalogError(path, f"select: unknown control {cid!r}")
+    if profile.select.anssi_levels and FrameworkId.ANSSI not in catalog.frameworks:
+        raise CatalogError(path, f"select.anssi_levels: the catalog has no ANSSI clause list ({FRAMEWORKS_DIR}/anssi.toml) to read levels from")
     for cid, values in profile.params.items():
         control = catalog.controls.get(cid)
         if control is None:
