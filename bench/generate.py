@@ -54,7 +54,10 @@ def generate_closure(paths: int, seed: int = 1) -> dict[str, Any]:
     entries = []
     for index, path in enumerate(store):
         if index == len(store) - 1:
-            refs = set(rng.sample(store[:-1], min(len(store) - 1, 60)))
+            # the system references its direct packages and everything nothing else
+            # references, so that it is the closure's one top-level path
+            referenced = {r for e in entries for r in e["references"] if r != e["path"]}
+            refs = set(rng.sample(store[:-1], min(len(store) - 1, 60))) | (set(store[:-1]) - referenced)
         elif index < 8:
             refs = set(rng.sample(store[:index], min(index, 2))) if index else set()
         else:
@@ -171,3 +174,29 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------- examples
+
+EXAMPLE_KERNEL_CONFIG = "\n".join(
+    ["CONFIG_STRICT_KERNEL_RWX=y", "CONFIG_STACKPROTECTOR_STRONG=y", "CONFIG_HARDENED_USERCOPY=y", "CONFIG_VMAP_STACK=y",
+     "CONFIG_FORTIFY_SOURCE=y", "CONFIG_SECURITY_DMESG_RESTRICT=y", "CONFIG_SLAB_FREELIST_RANDOM=y",
+     "CONFIG_SLAB_FREELIST_HARDENED=y", "CONFIG_SECCOMP_FILTER=y", "CONFIG_SECURITY_YAMA=y", "CONFIG_RANDOMIZE_BASE=y",
+     "CONFIG_PAGE_TABLE_ISOLATION=y", "CONFIG_MODULE_SIG=y", "# CONFIG_DEVKMEM is not set", "# CONFIG_PROC_KCORE is not set",
+     "# CONFIG_ACPI_CUSTOM_METHOD is not set", "# CONFIG_LEGACY_PTYS is not set", ""]
+)
+
+
+def write_example(out: Path) -> None:
+    """The bundled example release (examples/web): 150 store paths, one waived finding."""
+    out.mkdir(parents=True, exist_ok=True)
+    entries = generate_closure(150, seed=24)["entries"]
+    sbom = generate_sbom(entries, seed=24)
+    facts = json.loads(json.dumps(FACTS))
+    facts["origin"] = {"flake": "github:example/fleet#web", "nix": "nix (Nix) 2.24.9", "unavailable": []}
+    facts["options"]["nix"]["settings"]["trusted-users"] = ["root", "deploy"]
+    (out / "closure.json").write_text(json.dumps(entries, indent=1) + "\n")
+    (out / "sbom.cdx.json").write_text(json.dumps(sbom, indent=1) + "\n")
+    (out / "facts.json").write_text(json.dumps(facts, indent=2) + "\n")
+    (out / "flake.lock").write_text(json.dumps(flake_lock(1_729_382_400), indent=2) + "\n")
+    (out / "kernel.config").write_text(EXAMPLE_KERNEL_CONFIG)
