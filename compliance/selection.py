@@ -16,7 +16,7 @@ from . import registry
 from .catalog import Catalog, expand_profiles
 from .errors import CatalogError
 from .models.control import CheckKind, Control
-from .models.frameworks import FrameworkId
+from .models.frameworks import AnssiLevel, FrameworkId
 from .models.params import Params, strictness_of
 
 DEFAULT_SOURCE = "default"
@@ -67,13 +67,24 @@ def _defaults(control: Control, models: dict[str, type[Params]]) -> dict[str, An
     return values
 
 
+def anssi_levels_cited(catalog: Catalog, control: Control) -> set[AnssiLevel]:
+    """The BP-028 levels of the recommendations ``control`` cites (empty without the ANSSI list)."""
+    anssi = catalog.frameworks.get(FrameworkId.ANSSI)
+    if anssi is None:
+        return set()
+    levels = {clause.id: clause.level for clause in anssi.clauses}
+    cited = (levels.get(anssi.resolve(ref) or "") for ref in control.clauses.get(FrameworkId.ANSSI, []))
+    return {level for level in cited if level is not None}
+
+
 def _selected_ids(catalog: Catalog, profile_ids: list[str]) -> list[str]:
     chosen: list[str] = []
     for pid in profile_ids:
         select = catalog.profiles[pid].select
         ids = set(select.controls)
         for control in catalog.controls.values():
-            if set(select.tags) & set(control.tags) or set(select.frameworks) & set(control.clauses):
+            by_level = bool(select.anssi_levels) and bool(anssi_levels_cited(catalog, control) & set(select.anssi_levels))
+            if by_level or set(select.tags) & set(control.tags) or set(select.frameworks) & set(control.clauses):
                 ids.add(control.id)
         ids -= set(select.exclude)
         chosen.extend(i for i in sorted(ids) if i not in chosen)

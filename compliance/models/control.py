@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from .common import Severity, Strict
-from .frameworks import FrameworkId
+from .frameworks import AnssiLevel, FrameworkId
 
 CONTROL_ID_PATTERN = r"^[A-Z][A-Z0-9]{1,5}-[0-9]{2,3}[a-z]?$"
 
@@ -47,11 +47,15 @@ class Control(Strict):
 
 
 class ProfileSelection(Strict):
-    """Which controls a profile turns on: by id, by tag, or every control citing a framework."""
+    """Which controls a profile turns on: by id, by tag, every control citing a framework,
+    or every control citing an ANSSI BP-028 recommendation introduced at one of
+    ``anssi_levels`` (a level profile names its own level and extends the one below, so
+    that minimal ⊂ intermediary ⊂ enhanced ⊂ high holds by construction)."""
 
     controls: list[str] = []
     tags: list[str] = []
     frameworks: list[FrameworkId] = []
+    anssi_levels: list[AnssiLevel] = []
     exclude: list[str] = []
 
 

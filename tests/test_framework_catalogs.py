@@ -1,0 +1,131 @@
+"""The framework clause catalogs under controls/frameworks: complete, and consistent with
+what the controls cite."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from compliance.catalog import default_catalog_dir, load_catalog
+from compliance.errors import CatalogError
+from compliance.models.frameworks import AnssiLevel, FrameworkId
+from tests.support.cli import one_line_error, run
+
+CATALOG = load_catalog()
+
+
+def _ids(framework: FrameworkId) -> list[str]:
+    return [c.id for c in CATALOG.frameworks[framework].clauses]
+
+
+def test_every_framework_has_a_clause_catalog() -> None:
+    assert set(CATALOG.frameworks) == set(FrameworkId)
+
+
+def test_every_clause_a_control_cites_exists_in_its_framework_catalog() -> None:
+    missing = [
+        f"{control.id}: {fw.value} {ref}"
+        for control in CATALOG.controls.values()
+        for fw, refs in control.clauses.items()
+        for ref in refs
+        if CATALOG.frameworks[fw].resolve(ref) is None
+    ]
+    assert not missing, missing
+
+
+def test_anssi_has_r1_to_r80_with_the_levels_of_the_guide() -> None:
+    anssi = CATALOG.frameworks[FrameworkId.ANSSI]
+    assert _ids(FrameworkId.ANSSI) == [f"R{n}" for n in range(1, 81)]
+    counts = Counter(c.level for c in anssi.clauses)
+    assert counts == {AnssiLevel.MINIMAL: 11, AnssiLevel.INTERMEDIARY: 29, AnssiLevel.ENHANCED: 18, AnssiLevel.HIGH: 22}
+    level = {c.id: c.level for c in anssi.clauses}
+    minimal = ["R30", "R31", "R53", "R54", "R56", "R58", "R59", "R61", "R62", "R68", "R80"]
+    assert sorted(i for i, lv in level.items() if lv is AnssiLevel.MINIMAL) == sorted(minimal)
+    spot = {
+        "R1": AnssiLevel.ENHANCED, "R2": AnssiLevel.INTERMEDIARY, "R3": AnssiLevel.INTERMEDIARY, "R4": AnssiLevel.HIGH,
+        "R7": AnssiLevel.ENHANCED, "R9": AnssiLevel.INTERMEDIARY, "R10": AnssiLevel.ENHANCED, "R15": AnssiLevel.HIGH,
+        "R28": AnssiLevel.INTERMEDIARY, "R29": AnssiLevel.ENHANCED, "R38": AnssiLevel.ENHANCED, "R39": AnssiLevel.INTERMEDIARY,
+        "R46": AnssiLevel.HIGH, "R60": AnssiLevel.ENHANCED, "R66": AnssiLevel.HIGH, "R73": AnssiLevel.ENHANCED,
+        "R76": AnssiLevel.HIGH, "R77": AnssiLevel.HIGH, "R79": AnssiLevel.INTERMEDIARY,
+    }
+    assert {i: level[i] for i in spot} == spot
+
+
+def test_iso27001_has_all_93_annex_a_ids_with_titles() -> None:
+    expected = [f"A.{theme}.{n}" for theme, count in ((5, 37), (6, 8), (7, 14), (8, 34)) for n in range(1, count + 1)]
+    assert _ids(FrameworkId.ISO27001) == expected
+    assert all(c.title and c.part for c in CATALOG.frameworks[FrameworkId.ISO27001].clauses)
+
+
+def test_nis2_has_article_21_points_article_23_and_every_annex_subsection() -> None:
+    ids = set(_ids(FrameworkId.NIS2))
+    assert {f"Art.21(2)({p})" for p in "abcdefghij"} | {"Art.21(3)", "Art.21(4)", "Art.23"} <= ids
+    sections = {1: 2, 2: 3, 3: 6, 4: 3, 5: 2, 6: 10, 7: 3, 8: 2, 9: 3, 10: 4, 11: 7, 12: 5, 13: 3}
+    annex = {f"CIR {s}.{n}" for s, count in sections.items() for n in range(1, count + 1)}
+    assert {i for i in ids if i.startswith("CIR ")} == annex
+    titles = {c.id: c.title for c in CATALOG.frameworks[FrameworkId.NIS2].clauses}
+    assert titles["CIR 10.2"] == "Verification of background"
+    assert titles["CIR 6.10"] == "Vulnerability handling and disclosure"
+
+
+def test_dora_has_the_listed_articles_and_every_rts_article() -> None:
+    ids = set(_ids(FrameworkId.DORA))
+    articles = {f"Art.{n}" for n in [*range(5, 18), 19, 24, 25, 28]}
+    assert {i for i in ids if i.startswith("Art.")} == articles
+    assert {i for i in ids if i.startswith("RTS ")} == {f"RTS {n}" for n in range(1, 42)}
+    titles = {c.id: c.title for c in CATALOG.frameworks[FrameworkId.DORA].clauses}
+    assert titles["RTS 10"] == "Vulnerability and patch management"
+    assert titles["Art.9"] == "Protection and prevention"
+
+
+@pytest.mark.parametrize(("framework", "ref", "clause"), [
+    (FrameworkId.NIS2, "CIR 6.7.2(c)", "CIR 6.7"),
+    (FrameworkId.NIS2, "CIR 6.10.2(c)", "CIR 6.10"),
+    (FrameworkId.NIS2, "CIR 9.2(c)(ii)", "CIR 9.2"),
+    (FrameworkId.NIS2, "Art.23(4)(a)", "Art.23"),
+    (FrameworkId.NIS2, "Art.21(2)(e)", "Art.21(2)(e)"),
+    (FrameworkId.NIS2, "Art.21(2)(k)", None),
+    (FrameworkId.NIS2, "CIR 14.1", None),
+    (FrameworkId.DORA, "Art.9(4)(e)", "Art.9"),
+    (FrameworkId.DORA, "RTS 10(2)(b)", "RTS 10"),
+    (FrameworkId.DORA, "RTS 42", None),
+    (FrameworkId.ISO27001, "A.8.9", "A.8.9"),
+    (FrameworkId.ISO27001, "A.8.35", None),
+    (FrameworkId.ANSSI, "R81", None),
+])
+def test_fine_points_resolve_to_their_catalog_clause(framework: FrameworkId, ref: str, clause: str | None) -> None:
+    assert CATALOG.frameworks[framework].resolve(ref) == clause
+
+
+def _copy_catalog(tmp_path: Path) -> Path:
+    root = tmp_path / "controls"
+    shutil.copytree(default_catalog_dir(), root)
+    return root
+
+
+def test_a_control_citing_an_unknown_clause_is_a_load_error_naming_the_file(tmp_path: Path) -> None:
+    root = _copy_catalog(tmp_path)
+    path = root / "library" / "sc-05.toml"
+    path.write_text(path.read_text().replace('"CIR 6.6.1(a)"', '"CIR 14.1"'))
+    result = run("controls", "list", "--catalog", str(root))
+    assert result.code == 2
+    assert one_line_error(result) == f"compliance: {path}: clauses.nis2: 'CIR 14.1' is not a clause of {CATALOG.frameworks[FrameworkId.NIS2].title}"
+
+
+def test_an_anssi_clause_without_a_level_is_a_load_error(tmp_path: Path) -> None:
+    root = _copy_catalog(tmp_path)
+    path = root / "frameworks" / "anssi.toml"
+    path.write_text(path.read_text().replace('id = "R61"\ntitle = "Regular updates"\nsource = "ANSSI-BP-028 v2.0"\nlevel = "minimal"\n', 'id = "R61"\ntitle = "Regular updates"\nsource = "ANSSI-BP-028 v2.0"\n'))
+    with pytest.raises(CatalogError, match=r"anssi\.toml: clauses: clause R61 needs a level"):
+        load_catalog(root)
+
+
+def test_a_clause_listed_twice_is_a_load_error(tmp_path: Path) -> None:
+    root = _copy_catalog(tmp_path)
+    path = root / "frameworks" / "iso27001.toml"
+    path.write_text(path.read_text().replace('id = "A.8.10"', 'id = "A.8.9"'))
+    with pytest.raises(CatalogError, match=r"iso27001\.toml: clauses: clause A\.8\.9 listed twice"):
+        load_catalog(root)

@@ -1,0 +1,140 @@
+"""Profiles under controls/profiles: they load, ANSSI levels inherit, and several profiles
+merge with the strictest parameter winning and its source recorded."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compliance.catalog import default_catalog_dir, load_catalog
+from compliance.errors import CatalogError
+from compliance.models.frameworks import AnssiLevel, FrameworkId
+from compliance.models.results import GateReport
+from compliance.selection import anssi_levels_cited, select
+from tests.support.cli import run
+from tests.support.inputs import gate_args, write_release
+
+CATALOG = load_catalog()
+ANSSI_PROFILES = ["anssi-minimal", "anssi-intermediary", "anssi-enhanced", "anssi-high"]
+LEVEL_ORDER = list(AnssiLevel)
+
+
+def _selected(*profiles: str) -> set[str]:
+    return {s.control.id for s in select(CATALOG, list(profiles)).controls}
+
+
+def _param(profiles: list[str], control: str, name: str) -> tuple[object, str]:
+    selected = next(s for s in select(CATALOG, profiles).controls if s.control.id == control)
+    return selected.params[name], selected.sources[name]
+
+
+def test_every_profile_of_the_product_loads() -> None:
+    assert set(CATALOG.profiles) == {
+        "nis2-essential", "nis2-important", "dora", "dora-critical", "iso27001", *ANSSI_PROFILES,
+    }
+    for pid in CATALOG.profiles:
+        assert _selected(pid), f"{pid} selects no control"
+
+
+@pytest.mark.parametrize(("profile", "framework"), [
+    ("nis2-important", FrameworkId.NIS2), ("nis2-essential", FrameworkId.NIS2), ("dora", FrameworkId.DORA),
+    ("dora-critical", FrameworkId.DORA), ("iso27001", FrameworkId.ISO27001),
+])
+def test_a_framework_profile_selects_exactly_the_controls_citing_it(profile: str, framework: FrameworkId) -> None:
+    assert _selected(profile) == {cid for cid, c in CATALOG.controls.items() if framework in c.clauses}
+    assert select(CATALOG, [profile]).frameworks == [framework]
+
+
+def test_anssi_levels_extend_the_level_below() -> None:
+    for lower, upper in itertools.pairwise(ANSSI_PROFILES):
+        assert CATALOG.profiles[upper].extends == [lower]
+        assert select(CATALOG, [upper]).profiles[:-1] == select(CATALOG, [lower]).profiles
+        assert _selected(lower) <= _selected(upper)
+
+
+@pytest.mark.parametrize("profile", ANSSI_PROFILES)
+def test_an_anssi_profile_selects_the_controls_citing_a_recommendation_up_to_its_level(profile: str) -> None:
+    level = LEVEL_ORDER[ANSSI_PROFILES.index(profile)]
+    in_scope = set(LEVEL_ORDER[: LEVEL_ORDER.index(level) + 1])
+    expected = {cid for cid, c in CATALOG.controls.items() if anssi_levels_cited(CATALOG, c) & in_scope}
+    assert _selected(profile) == expected
+
+
+def test_anssi_levels_add_the_controls_of_their_recommendations() -> None:
+    # HK-04 cites R10 (enhanced), SC-12 cites R15.. (high), HK-01 cites R9 (intermediary).
+    assert "HK-01" not in _selected("anssi-minimal") and "HK-01" in _selected("anssi-intermediary")
+    assert "HK-04" not in _selected("anssi-intermediary") and "HK-04" in _selected("anssi-enhanced")
+    assert "SC-12" not in _selected("anssi-enhanced") and "SC-12" in _selected("anssi-high")
+
+
+def test_anssi_parameters_are_inherited_by_higher_levels() -> None:
+    expected, source = _param(["anssi-high"], "HK-01", "expected")
+    assert isinstance(expected, dict) and expected["kernel.perf_event_max_sample_rate"] == "<=1"
+    assert source == "anssi-intermediary"
+    required, source = _param(["anssi-high"], "SC-12", "required")
+    assert isinstance(required, dict) and "CONFIG_MODULE_SIG" in required and source == "anssi-high"
+
+
+def test_essential_and_critical_tighten_patch_currency() -> None:
+    assert _param(["nis2-important"], "SC-05", "max_age_days") == (30, "nis2-important")
+    assert _param(["nis2-essential"], "SC-05", "max_age_days") == (14, "nis2-essential")
+    assert _param(["dora"], "SC-05", "max_age_days") == (30, "dora")
+    assert _param(["dora-critical"], "SC-05", "max_age_days") == (14, "dora-critical")
+
+
+@pytest.mark.parametrize("order", [["iso27001", "dora-critical"], ["dora-critical", "iso27001"]])
+def test_the_strictest_value_wins_whatever_the_order(order: list[str]) -> None:
+    assert _param(order, "SC-05", "max_age_days") == (14, "dora-critical")
+
+
+def test_an_equal_value_stays_credited_to_the_first_profile() -> None:
+    assert _param(["nis2-important", "iso27001"], "SC-05", "max_age_days") == (30, "nis2-important")
+
+
+def _catalog_with(tmp_path: Path, profiles: dict[str, str], *, drop: tuple[str, ...] = ()) -> Path:
+    root = tmp_path / "controls"
+    shutil.copytree(default_catalog_dir(), root)
+    for name in drop:
+        (root / name).unlink()
+    for pid, text in profiles.items():
+        (root / "profiles" / f"{pid}.toml").write_text(text)
+    return root
+
+
+def test_a_union_merge_of_two_profiles_is_credited_to_both(tmp_path: Path) -> None:
+    root = _catalog_with(tmp_path, {
+        "team-a": 'id = "team-a"\ntitle = "A"\n[select]\ncontrols = ["SC-11"]\n[params.SC-11]\ndenylist = ["telnet*"]\n',
+        "team-b": 'id = "team-b"\ntitle = "B"\n[select]\ncontrols = ["SC-11"]\n[params.SC-11]\ndenylist = ["gdb"]\n',
+    })
+    selected = select(load_catalog(root), ["team-a", "team-b"]).controls
+    assert [(s.params["denylist"], s.sources["denylist"]) for s in selected] == [(["telnet*", "gdb"], "team-a+team-b")]
+
+
+def test_an_unknown_anssi_level_is_a_load_error_naming_the_profile(tmp_path: Path) -> None:
+    root = _catalog_with(tmp_path, {"odd": 'id = "odd"\ntitle = "Odd"\n[select]\nanssi_levels = ["maximal"]\n'})
+    with pytest.raises(CatalogError, match=r"profiles/odd\.toml: select\.anssi_levels\.0: Input should be"):
+        load_catalog(root)
+
+
+def test_selecting_by_anssi_level_needs_the_anssi_clause_list(tmp_path: Path) -> None:
+    root = _catalog_with(tmp_path, {}, drop=("frameworks/anssi.toml",))
+    with pytest.raises(CatalogError, match=r"profiles/anssi-\w+\.toml: select\.anssi_levels: the catalog has no ANSSI clause list"):
+        load_catalog(root)
+
+
+def test_the_gate_report_says_which_profile_set_each_value(tmp_path: Path) -> None:
+    files = write_release(tmp_path / "release")
+    out = tmp_path / "results.json"
+    result = run(*gate_args(files), "-p", "iso27001", "-p", "dora-critical", "-o", f"json={out}")
+    assert result.code in (0, 1), result.stderr
+    report = GateReport.model_validate_json(out.read_bytes())
+    assert report.assessment.profiles == ["iso27001", "dora", "dora-critical"]
+    sc05 = next(r for r in report.assessment.results if r.control_id == "SC-05")
+    assert sc05.params["max_age_days"] == 14
+    assert sc05.param_sources == {"max_age_days": "dora-critical", "input_name": "default"}
+    raw = json.loads(out.read_text())
+    assert any(r["param_sources"].get("max_age_days") == "dora-critical" for r in raw["assessment"]["results"])
