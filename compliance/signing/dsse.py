@@ -4,16 +4,21 @@ The signature covers the pre-authentication encoding ``PAE(type, body) = "DSSEv1
 LEN(type) SP type SP LEN(body) SP body``, never the JSON of the envelope, so verifying
 cannot be confused by how the envelope is serialised. The ``keyid`` is left empty, as
 cosign writes it: Go verifiers skip signatures whose non-empty keyid differs from theirs.
+
+Envelopes are written as canonical JSON and read back only in that form (see
+:mod:`compliance.signing.encoding` for why).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
+from ..canonical import canonical_json
 from ..errors import VerificationError
+from .encoding import b64encode, strict_b64decode
 from .keys import PublicKey, Signer
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -32,35 +37,53 @@ class Envelope:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "payload": base64.b64encode(self.payload).decode(),
+            "payload": b64encode(self.payload),
             "payloadType": self.payload_type,
-            "signatures": [{"keyid": "", "sig": base64.b64encode(s).decode()} for s in self.signatures],
+            "signatures": [{"keyid": "", "sig": b64encode(s)} for s in self.signatures],
         }
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.to_json())
 
     @classmethod
     def from_json(cls, doc: Any, source: str) -> Envelope:
-        if not isinstance(doc, dict):
-            raise VerificationError(f"{source}: a DSSE envelope must be a JSON object")
-        try:
-            payload = base64.b64decode(doc["payload"], validate=True)
-            payload_type = doc["payloadType"]
-            sigs = tuple(base64.b64decode(s["sig"], validate=True) for s in doc["signatures"])
-        except (KeyError, TypeError, binascii.Error, ValueError):
-            raise VerificationError(f"{source}: malformed DSSE envelope (payload, payloadType, signatures[].sig)") from None
-        if not isinstance(payload_type, str) or not sigs:
-            raise VerificationError(f"{source}: DSSE envelope without payloadType or signature")
-        return cls(payload_type, payload, sigs)
+        if not isinstance(doc, dict) or set(doc) != {"payload", "payloadType", "signatures"}:
+            raise VerificationError(f"{source}: a DSSE envelope is an object with payload, payloadType and signatures")
+        payload_type, signatures = doc["payloadType"], doc["signatures"]
+        if not isinstance(payload_type, str) or not isinstance(doc["payload"], str):
+            raise VerificationError(f"{source}: DSSE payload and payloadType must be strings")
+        if not isinstance(signatures, list) or not signatures:
+            raise VerificationError(f"{source}: DSSE envelope without signature")
+        sigs: list[bytes] = []
+        for item in signatures:
+            if not isinstance(item, dict) or not isinstance(item.get("sig"), str) or not isinstance(item.get("keyid", ""), str):
+                raise VerificationError(f"{source}: malformed DSSE signature entry (keyid, sig)")
+            sigs.append(strict_b64decode(item["sig"], source=source, what="DSSE signature"))
+        payload = strict_b64decode(doc["payload"], source=source, what="DSSE payload")
+        return cls(payload_type, payload, tuple(sigs))
+
+
+def parse_envelope(data: bytes, source: str) -> Envelope:
+    """Read an envelope written by this tool; any other spelling of it is an error."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise VerificationError(f"{source}: not JSON ({exc.msg})") from None
+    envelope = Envelope.from_json(doc, source)
+    if envelope.to_bytes() != data:
+        raise VerificationError(f"{source}: the envelope is not in the canonical form this tool writes")
+    return envelope
 
 
 def sign_envelope(signer: Signer, payload_type: str, payload: bytes) -> Envelope:
     return Envelope(payload_type, payload, (signer.sign(pae(payload_type, payload)),))
 
 
-def verify_envelope(envelope: Envelope, key: PublicKey, *, payload_type: str | None = None) -> bytes:
+def verify_envelope(envelope: Envelope, key: PublicKey, *, payload_type: str | None = None, source: str = "DSSE envelope") -> bytes:
     """The payload, if one signature verifies with ``key``; else :class:`VerificationError`."""
     if payload_type is not None and envelope.payload_type != payload_type:
-        raise VerificationError(f"DSSE payloadType is {envelope.payload_type!r}, expected {payload_type!r}")
+        raise VerificationError(f"{source}: DSSE payloadType is {envelope.payload_type!r}, expected {payload_type!r}")
     message = pae(envelope.payload_type, envelope.payload)
     if not any(key.verify(sig, message) for sig in envelope.signatures):
-        raise VerificationError(f"DSSE signature does not verify with key {key.fingerprint}")
+        raise VerificationError(f"{source}: the DSSE signature does not verify with key {key.fingerprint}")
     return envelope.payload

@@ -25,8 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..errors import SigningError
-from ..fsutil import read_bytes
+from ..errors import SigningError, UsageError
+from ..fsutil import atomic_write, read_bytes
 
 ENCRYPTED_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY"
 LEGACY_LABELS = ("ENCRYPTED COSIGN PRIVATE KEY",)
@@ -190,3 +190,19 @@ def generate_keypair(password: bytes) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return encrypt_private_key(der, password), PublicKey(key.public_key()).pem
+
+
+def write_key_pair(prefix: str | Path, password: bytes, *, force: bool = False) -> tuple[Path, Path, PublicKey]:
+    """Write ``PREFIX.key`` (0600) and ``PREFIX.pub`` (0644), as ``cosign generate-key-pair``.
+
+    Existing files are kept unless ``force``: overwriting a signing key loses it for good.
+    """
+    private_path, public_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    if not force:
+        for path in (private_path, public_path):
+            if path.exists() or path.is_symlink():
+                raise UsageError(f"{path}: already exists; refusing to overwrite a key (use --force)")
+    private_pem, public_pem = generate_keypair(password)
+    atomic_write(private_path, private_pem, mode=0o600)
+    atomic_write(public_path, public_pem, mode=0o644)
+    return private_path, public_path, parse_public_key(public_pem, str(public_path))

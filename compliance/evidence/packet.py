@@ -1,0 +1,97 @@
+"""Opening a packet, from a directory or a ``.tar.gz``, into memory.
+
+A tarball goes through :mod:`.archive` (refused when hostile: exit 2). A directory is
+walked without following links; an entry that is not a regular file (a link, a device, a
+FIFO) is kept as a *problem* for the verifier to report (the packet is invalid, exit 1),
+and its target is never read. The same bounds apply to both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from ..errors import InputError, UnsafeArchiveError
+from .archive import Limits, read_archive, safe_name
+
+
+@dataclass(frozen=True)
+class Packet:
+    source: str
+    files: dict[str, bytes]
+    problems: dict[str, str] = field(default_factory=dict)  # entry → why it is not a plain file
+
+    @cached_property
+    def digests(self) -> dict[str, str]:
+        """sha256 (hex) of every file, computed once."""
+        return {name: hashlib.sha256(data).hexdigest() for name, data in self.files.items()}
+
+
+def open_packet(path: str | Path, limits: Limits = Limits()) -> Packet:
+    p = Path(path)
+    if p.is_dir():
+        return _read_directory(p, limits)
+    if not p.exists():
+        raise InputError(p, "no such packet (a directory or a .tar.gz)")
+    return Packet(str(p), read_archive(p, limits))
+
+
+def _read_directory(root: Path, limits: Limits) -> Packet:
+    files: dict[str, bytes] = {}
+    problems: dict[str, str] = {}
+    total = count = 0
+    for directory, subdirs, names in os.walk(root, onerror=_raise(root)):
+        here = Path(directory)
+        for name in sorted(subdirs):
+            if (here / name).is_symlink():  # os.walk lists links to directories here; never enter them
+                problems[_relative(root, here / name)] = "is a symbolic link, not a regular file"
+        for name in sorted(names):
+            entry = here / name
+            relative = _relative(root, entry)
+            count += 1
+            if count > limits.max_entries:
+                raise UnsafeArchiveError(f"{root}: more than {limits.max_entries} entries (refused)")
+            try:
+                mode = os.lstat(entry).st_mode
+            except OSError as exc:
+                raise InputError(entry, f"cannot read: {exc.strerror or exc}") from None
+            if not stat.S_ISREG(mode):
+                problems[relative] = "is a symbolic link, not a regular file" if stat.S_ISLNK(mode) else "is not a regular file"
+                continue
+            files[relative] = _read_file(entry, limits)
+            total += len(files[relative])
+            if total > limits.max_total_bytes:
+                raise UnsafeArchiveError(f"{root}: holds more than {limits.max_total_bytes} bytes (refused)")
+    return Packet(str(root), files, problems)
+
+
+def _relative(root: Path, entry: Path) -> str:
+    relative = entry.relative_to(root).as_posix()
+    try:
+        return safe_name(relative, str(root))
+    except UnsafeArchiveError:
+        return relative  # reported by the verifier as an extra file; the name is only displayed
+
+
+def _read_file(entry: Path, limits: Limits) -> bytes:
+    try:
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        raise InputError(entry, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limits.max_file_bytes:
+        raise UnsafeArchiveError(f"{entry}: larger than {limits.max_file_bytes} bytes (refused)")
+    return data
+
+
+def _raise(root: Path) -> Callable[[OSError], None]:
+    def handler(exc: OSError) -> None:
+        raise InputError(root, f"cannot read: {exc.strerror or exc}")
+
+    return handler

@@ -1,0 +1,76 @@
+"""The in-toto predicate of a packet: the assessment summary and the manifest digest.
+
+The statement's subject is the release (the closure's top-level store path and its NAR
+sha256, which ``nix-store --dump PATH | sha256sum`` reproduces), so ``cosign
+verify-blob-attestation`` can check the statement against the NAR itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from ..models.common import Record, Status
+from ..models.results import GateReport, SubjectRef
+from ..signing.intoto import ResourceDescriptor
+from .layout import PREDICATE_SCHEMA, RESULTS
+from .manifest import SHA256_PATTERN, Manifest
+
+
+class Digested(Record):
+    path: str
+    sha256: str = Field(pattern=SHA256_PATTERN)
+
+
+class GatePredicate(Record):
+    schema_: str = Field(default=PREDICATE_SCHEMA, alias="$schema")
+    packet_id: str
+    assessment_id: str
+    created: datetime
+    tool: str
+    tool_version: str
+    manifest: Digested
+    results: Digested
+    subject: SubjectRef
+    profiles: list[str]
+    policy_digest: str
+    catalog_digest: str
+    verdict: str
+    passed: bool
+    counts: dict[Status, int]
+    blocking: list[str]
+
+
+def make_predicate(report: GateReport, manifest: Manifest, manifest_sha256: str) -> GatePredicate:
+    a = report.assessment
+    results = manifest.file(RESULTS)
+    assert results is not None
+    return GatePredicate(
+        packet_id=manifest.packet_id,
+        assessment_id=a.id,
+        created=a.created,
+        tool=a.tool,
+        tool_version=a.tool_version,
+        manifest=Digested(path="manifest.json", sha256=manifest_sha256),
+        results=Digested(path=RESULTS, sha256=results.sha256),
+        subject=a.subject,
+        profiles=a.profiles,
+        policy_digest=report.decision.policy_digest,
+        catalog_digest=a.catalog_digest,
+        verdict=report.decision.verdict,
+        passed=report.decision.passed,
+        counts=dict(sorted(a.counts().by_status.items())),
+        blocking=sorted({r.control_id for r in report.decision.blocking if r.control_id}),
+    )
+
+
+def statement_subjects(manifest: Manifest) -> list[ResourceDescriptor]:
+    """The release's digests: the closure's top-level path and NAR sha256 when known,
+    otherwise every input the release was judged on."""
+    subject = manifest.subject
+    if subject.store_path and subject.nar_sha256:
+        return [ResourceDescriptor(name=subject.store_path, digest={"sha256": subject.nar_sha256})]
+    return [ResourceDescriptor(name=entry.path, digest={"sha256": entry.sha256}) for entry in manifest.inputs] or [
+        ResourceDescriptor(name=entry.path, digest={"sha256": entry.sha256}) for entry in manifest.files if entry.path == RESULTS
+    ]

@@ -1,0 +1,155 @@
+"""Sigstore bundles v0.3 for key-based, offline signatures.
+
+A bundle carries one signature and what a verifier needs besides the public key: the
+public-key hint (cosign's base64 of sha256 over the SPKI DER) and either a message
+signature (the SHA-256 digest of the signed blob and the DER ECDSA signature) or a DSSE
+envelope. Packets are signed offline, so a bundle has no transparency-log entry and no
+certificate: a bundle holding a key in a certificate field was the cosign advisory
+GHSA-fx35-mq7g-6g98, and this model has no such field at all.
+
+Bundles are written as canonical JSON and read back only in that form, so that a verifier
+notices any change to the file, not only changes that break the signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..canonical import canonical_json
+from ..errors import VerificationError
+from .documents import load_document
+from .dsse import Envelope, pae
+from .encoding import b64encode, strict_b64decode
+from .keys import PublicKey
+
+MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class HashOutput(_Model):
+    algorithm: Literal["SHA2_256"]
+    digest: str
+
+
+class MessageSignature(_Model):
+    message_digest: HashOutput = Field(alias="messageDigest")
+    signature: str
+
+
+class PublicKeyIdentifier(_Model):
+    hint: str
+
+
+class VerificationMaterial(_Model):
+    public_key: PublicKeyIdentifier = Field(alias="publicKey")
+    # Always present and empty: sigstore-models requires the key, protobuf readers accept it.
+    tlog_entries: list[dict[str, Any]] = Field(alias="tlogEntries", max_length=0)
+
+
+class DsseSignature(_Model):
+    keyid: str = ""
+    sig: str
+
+
+class DsseEnvelope(_Model):
+    payload: str
+    payload_type: str = Field(alias="payloadType")
+    signatures: list[DsseSignature] = Field(min_length=1)
+
+
+class Bundle(_Model):
+    media_type: Literal["application/vnd.dev.sigstore.bundle.v0.3+json"] = Field(alias="mediaType")
+    verification_material: VerificationMaterial = Field(alias="verificationMaterial")
+    message_signature: MessageSignature | None = Field(default=None, alias="messageSignature")
+    dsse_envelope: DsseEnvelope | None = Field(default=None, alias="dsseEnvelope")
+
+    @model_validator(mode="after")
+    def _one_content(self) -> Bundle:
+        if (self.message_signature is None) == (self.dsse_envelope is None):
+            raise ValueError("a bundle holds exactly one of messageSignature and dsseEnvelope")
+        return self
+
+    def to_json(self) -> bytes:
+        return canonical_json(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+
+def _material(key: PublicKey) -> VerificationMaterial:
+    return VerificationMaterial(public_key=PublicKeyIdentifier(hint=key.hint), tlog_entries=[])
+
+
+def message_bundle(message: bytes, signature: bytes, key: PublicKey) -> Bundle:
+    """The bundle of a blob signature, as ``cosign sign-blob --bundle`` makes it."""
+    return Bundle(
+        media_type=MEDIA_TYPE,
+        verification_material=_material(key),
+        message_signature=MessageSignature(
+            message_digest=HashOutput(algorithm="SHA2_256", digest=b64encode(hashlib.sha256(message).digest())),
+            signature=b64encode(signature),
+        ),
+    )
+
+
+def dsse_bundle(envelope: Envelope, key: PublicKey) -> Bundle:
+    """The bundle of a DSSE envelope, as ``cosign attest-blob --bundle`` makes it."""
+    return Bundle(
+        media_type=MEDIA_TYPE,
+        verification_material=_material(key),
+        dsse_envelope=DsseEnvelope.model_validate(envelope.to_json()),
+    )
+
+
+def parse_bundle(data: bytes, source: str) -> Bundle:
+    """Read a bundle written by this tool; any other spelling of it is an error."""
+    bundle = load_document(Bundle, data, source, "a Sigstore bundle v0.3")
+    if bundle.to_json() != data:
+        raise VerificationError(f"{source}: the bundle is not in the canonical form this tool writes")
+    return bundle
+
+
+def _check_hint(bundle: Bundle, key: PublicKey, source: str) -> None:
+    hint = bundle.verification_material.public_key.hint
+    if hint != key.hint:
+        raise VerificationError(f"{source}: signed with another key (public-key hint {hint}, the given key's is {key.hint})")
+
+
+def verify_message_bundle(bundle: Bundle, message: bytes, key: PublicKey, source: str) -> None:
+    """The steps a verifier takes for a message-signature bundle, in order."""
+    signed = bundle.message_signature
+    if signed is None:
+        raise VerificationError(f"{source}: the bundle holds a DSSE envelope, expected a message signature")
+    _check_hint(bundle, key, source)
+    digest = strict_b64decode(signed.message_digest.digest, source=source, what="messageDigest.digest")
+    if digest != hashlib.sha256(message).digest():
+        raise VerificationError(f"{source}: messageDigest is not the SHA-256 of the signed file")
+    signature = strict_b64decode(signed.signature, source=source, what="messageSignature.signature")
+    if not key.verify(signature, message):
+        raise VerificationError(f"{source}: the signature does not verify with key {key.fingerprint}")
+
+
+def bundle_envelope(bundle: Bundle, source: str) -> Envelope:
+    content = bundle.dsse_envelope
+    if content is None:
+        raise VerificationError(f"{source}: the bundle holds a message signature, expected a DSSE envelope")
+    return Envelope(
+        payload_type=content.payload_type,
+        payload=strict_b64decode(content.payload, source=source, what="dsseEnvelope.payload"),
+        signatures=tuple(strict_b64decode(s.sig, source=source, what="dsseEnvelope signature") for s in content.signatures),
+    )
+
+
+def verify_dsse_bundle(bundle: Bundle, key: PublicKey, source: str, *, payload_type: str) -> bytes:
+    """The payload of a DSSE bundle whose signature verifies with ``key`` over the PAE."""
+    envelope = bundle_envelope(bundle, source)
+    _check_hint(bundle, key, source)
+    if envelope.payload_type != payload_type:
+        raise VerificationError(f"{source}: DSSE payloadType is {envelope.payload_type!r}, expected {payload_type!r}")
+    message = pae(envelope.payload_type, envelope.payload)
+    if not any(key.verify(sig, message) for sig in envelope.signatures):
+        raise VerificationError(f"{source}: the DSSE signature does not verify with key {key.fingerprint}")
+    return envelope.payload

@@ -1,0 +1,30 @@
+"""Strict base64 for everything the verifier reads.
+
+Python's decoder accepts several spellings of the same bytes (non-zero padding bits,
+missing padding with ``validate=False``); a verifier that accepts them lets a file change
+without the change being detected. Signature files and bundles written by this tool use
+standard base64 with padding and nothing else, and are read back only in that form.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ..errors import VerificationError
+
+
+def b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def strict_b64decode(text: str | bytes, *, source: str, what: str) -> bytes:
+    """Decode standard padded base64 whose re-encoding is exactly ``text``."""
+    raw = text.encode("ascii", "replace") if isinstance(text, str) else text
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise VerificationError(f"{source}: {what} is not valid base64") from None
+    if base64.b64encode(decoded) != raw:
+        raise VerificationError(f"{source}: {what} is not in canonical base64 form")
+    return decoded
