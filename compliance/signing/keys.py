@@ -77,6 +77,17 @@ def encrypt_private_key(pkcs8_der: bytes, password: bytes, *, salt: bytes | None
     return _pem(ENCRYPTED_LABEL, json.dumps(doc, separators=(",", ":")).encode())
 
 
+def _is_pkcs8(der: bytes) -> bool:
+    """PrivateKeyInfo starts ``SEQUENCE { INTEGER 0, SEQUENCE AlgorithmIdentifier, ...``; a
+    SEC1 ``ECPrivateKey`` (which cryptography would also load, and cosign refuses) starts
+    ``SEQUENCE { INTEGER 1, OCTET STRING ...``."""
+    if len(der) < 8 or der[0] != 0x30:
+        return False
+    length_octets = der[1] & 0x7F if der[1] & 0x80 else 0
+    body = der[2 + length_octets :]
+    return body[:3] == b"\x02\x01\x00" and body[3:4] == b"\x30"
+
+
 def decrypt_private_key(data: bytes, password: bytes, source: str) -> ec.EllipticCurvePrivateKey:
     label, body = _unpem(data, source)
     if label not in (ENCRYPTED_LABEL, *LEGACY_LABELS):
@@ -103,10 +114,12 @@ def decrypt_private_key(data: bytes, password: bytes, source: str) -> ec.Ellipti
         der = nacl.secret.SecretBox(_scrypt(password, salt, n, r, p)).decrypt(ciphertext, nonce)
     except nacl.exceptions.CryptoError:
         raise SigningError(f"{source}: wrong password (COSIGN_PASSWORD) or corrupted key") from None
+    if not _is_pkcs8(der):
+        raise SigningError(f"{source}: the decrypted key is not PKCS#8 (cosign keys are PKCS#8)")
     try:
         key = serialization.load_der_private_key(der, password=None)
     except ValueError:
-        raise SigningError(f"{source}: the decrypted key is not PKCS#8 (cosign keys are PKCS#8)") from None
+        raise SigningError(f"{source}: the decrypted key is not a readable PKCS#8 key") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise SigningError(f"{source}: only ECDSA P-256 keys are supported")
     return key

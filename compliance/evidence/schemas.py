@@ -1,0 +1,55 @@
+"""The published JSON Schemas of the documents a packet holds, generated from the models.
+
+``evidence/*.schema.json`` are these documents, committed so that auditors and other tools
+can validate a packet without this code; the test suite fails when a model changes and
+the files were not regenerated (``python -m compliance.evidence.schemas evidence``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from ..models.results import RESULTS_SCHEMA, GateReport
+from .layout import MANIFEST_SCHEMA, PREDICATE_SCHEMA
+from .manifest import Manifest
+from .predicate import GatePredicate
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# file name → (schema id, title, model)
+SCHEMAS: dict[str, tuple[str, str, type[BaseModel]]] = {
+    "packet-manifest.schema.json": (MANIFEST_SCHEMA, "compliance-gate evidence packet manifest (manifest.json)", Manifest),
+    "results.schema.json": (RESULTS_SCHEMA, "compliance-gate gate report (results.json)", GateReport),
+    "gate-predicate.schema.json": (PREDICATE_SCHEMA, "compliance-gate in-toto predicate (statement.dsse.json payload)", GatePredicate),
+}
+
+
+def schema_document(name: str) -> dict[str, Any]:
+    schema_id, title, model = SCHEMAS[name]
+    body = model.model_json_schema(by_alias=True, mode="serialization")
+    body.pop("title", None)
+    return {"$schema": DIALECT, "$id": schema_id, "title": title, **body}
+
+
+def schema_bytes(name: str) -> bytes:
+    return orjson.dumps(schema_document(name), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def write_schemas(directory: Path) -> list[Path]:
+    from ..fsutil import atomic_write
+
+    written = []
+    for name in SCHEMAS:
+        atomic_write(directory / name, schema_bytes(name))
+        written.append(directory / name)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    for path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "evidence")):
+        print(path)
