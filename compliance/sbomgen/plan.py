@@ -77,7 +77,7 @@ def build_plan(closure: Closure) -> SbomPlan:
     entries = [_entry(info, closure.source, top) for info in closure.paths.values()]
     entries.sort(key=lambda e: (not e.top_level, e.store_path))
     return SbomPlan(
-        digest=_digest(closure.store_dir, roots, entries, graph_known),
+        digest=_digest(closure.store_dir, roots, entries),
         roots=roots,
         entries=tuple(entries),
         graph_known=graph_known,
@@ -120,11 +120,10 @@ def _by_path(entry: Entry) -> str:
     return entry.store_path
 
 
-def _digest(store_dir: str, roots: tuple[str, ...], entries: list[Entry], graph_known: bool) -> str:
+def _digest(store_dir: str, roots: tuple[str, ...], entries: list[Entry]) -> str:
     content = {
         "storeDir": store_dir,
         "roots": list(roots),
-        "graph": graph_known,
         "paths": [[e.store_path, e.sha256, e.deriver, list(e.depends_on)] for e in sorted(entries, key=_by_path)],
     }
     return hashlib.sha256(orjson.dumps(content)).hexdigest()
