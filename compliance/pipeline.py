@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from . import assessment as assessment_mod
-from . import clock, engine, gate
+from . import attestations, clock, engine, gate
 from .catalog import Catalog, load_catalog
 from .errors import InputError, UsageError
 from .fsutil import parse_json, read_bytes
@@ -26,6 +27,7 @@ from .models.policy import Policy, Waiver
 from .models.results import GateReport
 from .models.subject import InputRef
 from .selection import Selection, select
+from .signing.keys import PublicKey, parse_public_key
 from .subject import Subject
 
 
@@ -47,6 +49,8 @@ class GateOptions:
     commit: str | None = None
     catalog: Path | None = None
     generate_sbom: bool = True  # build an SBOM from the closure when none is given
+    attestations: list[str] = field(default_factory=list)  # signed attestation files
+    attestation_key: str | None = None  # the public key they must be signed with
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,20 @@ def option_paths(selection: Selection) -> list[str]:
     return sorted(paths)
 
 
+def _read_attestations(opts: GateOptions, loaded: list[LoadedInput]) -> tuple[PublicKey, list[tuple[str, list[Any]]]] | None:
+    """The trusted key and the entries of each signed attestation file (checked later,
+    at the assessment's time); an unreadable file or key is an input error."""
+    if not opts.attestations:
+        if opts.attestation_key:
+            raise UsageError("--attestation-key is only used with --attestations")
+        return None
+    if not opts.attestation_key:
+        raise UsageError("--attestations needs --attestation-key: the public key the attestations are signed with")
+    key = parse_public_key(_load("attestation-key", opts.attestation_key, loaded, what="public key"), opts.attestation_key)
+    files = [(path, attestations.signed_entries(_load("attestations", path, loaded, what="attestation file"), path)) for path in opts.attestations]
+    return key, files
+
+
 def run_gate(opts: GateOptions) -> GateRun:
     catalog = load_catalog(opts.catalog)
     selection = select(catalog, opts.profiles, CheckKind.STATIC)
@@ -161,6 +179,7 @@ def run_gate(opts: GateOptions) -> GateRun:
             raise InputError(opts.waivers or "waivers", f"waiver {waiver.id} names unknown control {waiver.control!r}")
     if not (opts.closure or opts.sbom or opts.facts or opts.flake or opts.nix_file):
         raise UsageError("nothing to assess: give --closure, --sbom or --facts (see 'compliance gate --help')")
+    attested = _read_attestations(opts, loaded)
     subject = load_subject(opts, selection, loaded)
     results = engine.evaluate(selection, CheckKind.STATIC, subject)
     assessed = assessment_mod.build(
@@ -173,6 +192,10 @@ def run_gate(opts: GateOptions) -> GateRun:
         created=clock.now(),
         notes=subject.notes,
     )
+    if attested is not None:
+        key, files = attested
+        outcomes = [o for path, entries in files for o in attestations.verify_entries(entries, path, key, catalog, assessed.created)]
+        assessed = attestations.record(assessed, outcomes)
     waived = gate.apply_waivers(assessed, waivers, policy)
     decision = gate.decide(waived, policy)
     return GateRun(GateReport(assessment=waived, decision=decision), subject, selection, catalog, policy, waivers, loaded)

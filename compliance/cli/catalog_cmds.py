@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 import orjson
 
-from ..catalog import load_catalog
+from ..catalog import Catalog, load_catalog
 from ..errors import UsageError
-from ..models.frameworks import FrameworkId
+from ..models.frameworks import AnssiLevel
 from ._common import catalog_option
 
 
@@ -99,33 +99,81 @@ def frameworks_list(catalog: Path | None) -> int:
 
 @frameworks_group.command("coverage")
 @click.argument("framework")
+@click.option("--profile", "-p", "profiles", multiple=True, metavar="P", help="Only the controls these profiles select (and, for ANSSI, their levels).")
+@click.option("--attestations", multiple=True, metavar="F", help="Signed attestation file: valid attestations count as attested (repeatable).")
+@click.option("--attestation-key", metavar="PUB", help="Public key the attestations must be signed with.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @catalog_option
-def frameworks_coverage(framework: str, as_json: bool, catalog: Path | None) -> int:
-    """Every clause of FRAMEWORK with the controls that support it, or none."""
+def frameworks_coverage(
+    framework: str, profiles: tuple[str, ...], attestations: tuple[str, ...], attestation_key: str | None, as_json: bool, catalog: Path | None
+) -> int:
+    """Every clause of FRAMEWORK as automated, attested or uncovered, with what covers it."""
+    from .. import clock
+    from ..attestations import describe, verify_files
+    from ..coverage import CoverageKind, framework_coverage
+    from ..selection import select
+
+    if bool(attestations) != bool(attestation_key):
+        raise UsageError("--attestations and --attestation-key go together")
     cat = load_catalog(catalog)
-    try:
-        fw_id = FrameworkId(framework)
-    except ValueError:
-        raise UsageError(f"unknown framework {framework!r} (known: {', '.join(f.value for f in FrameworkId)})") from None
-    fw = cat.frameworks.get(fw_id)
-    if fw is None:
-        raise UsageError(f"the catalog has no clause list for {framework}")
-    by_clause: dict[str, list[str]] = {c.id: [] for c in fw.clauses}
-    for control in cat.controls.values():
-        for ref in control.clauses.get(fw_id, []):
-            clause = fw.resolve(ref)
-            if clause and control.id not in by_clause[clause]:
-                by_clause[clause].append(control.id)
-    rows = [{"clause": c.id, "title": c.title, "controls": by_clause[c.id], "status": "automated" if by_clause[c.id] else "uncovered"} for c in fw.clauses]
+    controls = [s.control for s in select(cat, list(profiles)).controls] if profiles else None
+    outcomes = verify_files(list(attestations), attestation_key, cat, clock.now()) if attestation_key else []
+    coverage = framework_coverage(cat, framework, controls=controls, attestations=outcomes, levels=_anssi_levels(cat, profiles))
     if as_json:
-        click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        doc = coverage.to_jsonable()
+        doc["attestations"] = [o.to_jsonable() for o in outcomes]
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return 0
-    for row in rows:
-        controls = ", ".join(row["controls"]) or "-"
-        click.echo(f"{row['clause']:<16} {row['status']:<10} {controls:<30} {row['title']}")
-    covered = sum(1 for r in rows if r["controls"])
-    click.echo(f"\n{covered} of {len(rows)} clauses supported by at least one control")
+    levels = any(row.clause.level for row in coverage.clauses)
+    for row in coverage.clauses:
+        backing = ", ".join(row.controls) or (f"manual: {', '.join(row.attestations)}" if row.attestations else "-")
+        level = f"{row.clause.level.value:<13}" if levels and row.clause.level else ""
+        click.echo(f"{row.clause.id:<14} {level}{row.kind.value:<10} {backing:<32} {row.clause.title}")
+    counts = ", ".join(f"{coverage.count(kind)} {kind.value}" for kind in CoverageKind)
+    click.echo(f"\n{len(coverage.clauses)} clauses of {coverage.framework.title}: {counts}")
+    for outcome in outcomes:
+        if not outcome.counts:
+            click.echo(f"attestation {describe(outcome)} does not count: {outcome.reason}")
+    return 0
+
+
+def _anssi_levels(cat: Catalog, profiles: tuple[str, ...]) -> set[AnssiLevel] | None:
+    """The ANSSI levels the profiles select by, or None when none selects by level."""
+    from ..catalog import expand_profiles
+
+    levels = {level for pid in expand_profiles(cat, list(profiles)) for level in cat.profiles[pid].select.anssi_levels}
+    return levels or None
+
+
+@frameworks_group.command("gaps")
+@click.argument("framework")
+@click.option("--results", "-r", required=True, metavar="R", help="results.json of an assessment ('compliance gate -o json=R').")
+@click.option("--all", "show_all", is_flag=True, help="Every clause, not only the gaps.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output (every clause).")
+@catalog_option
+def frameworks_gaps(framework: str, results: str, show_all: bool, as_json: bool, catalog: Path | None) -> int:
+    """For each clause of FRAMEWORK not covered by the assessment R, what to enable, fix or attest."""
+    from ..gaps import Standing, framework_gaps, read_results
+
+    cat = load_catalog(catalog)
+    report = read_results(results)
+    gaps = framework_gaps(cat, framework, report)
+    if as_json:
+        click.echo(orjson.dumps(gaps.to_jsonable(), option=orjson.OPT_INDENT_2).decode())
+        return 0
+    for row in gaps.clauses:
+        if row.standing is not Standing.GAP and not show_all:
+            continue
+        click.echo(f"{row.clause.id:<14} {row.standing.value:<9} {row.clause.title}")
+        if row.attestations:
+            click.echo(f"    attested by {', '.join(row.attestations)} (manual)")
+        for advice in row.advice:
+            who = f"{advice.control_id} ({advice.status.value if advice.status else 'not assessed'})" if advice.control_id else "clause"
+            click.echo(f"    {advice.action.value:<10} {who}: {advice.detail}")
+    counts = ", ".join(f"{gaps.count(s)} {s.value}" for s in Standing)
+    click.echo(f"\n{len(gaps.clauses)} clauses of {gaps.framework.title}: {counts}")
+    for note in gaps.notes:
+        click.echo(f"note: {note}")
     return 0
 
 

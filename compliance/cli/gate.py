@@ -24,6 +24,8 @@ from ._common import catalog_option, parse_outputs, profile_option, write_output
 @click.option("--vulns", multiple=True, metavar="F", help="Vulnerability report or VEX (repeatable).")
 @click.option("--waivers", metavar="F", help="Waiver file (TOML or JSON).")
 @click.option("--policy", metavar="F", help="Gate policy (TOML or JSON): which severities block.")
+@click.option("--attestations", multiple=True, metavar="F", help="Signed attestation file for clauses no machine can check (repeatable).")
+@click.option("--attestation-key", metavar="PUB", help="Public key the attestations must be signed with.")
 @click.option("--store", metavar="DIR", help="Nix store to query for a live closure (a chroot store).")
 @click.option("--commit", metavar="REV", help="VCS commit the release was built from.")
 @click.option("--no-generate-sbom", is_flag=True, help="Do not generate an SBOM from the closure when --sbom is omitted.")
@@ -46,6 +48,8 @@ def gate_command(
     vulns: tuple[str, ...],
     waivers: str | None,
     policy: str | None,
+    attestations: tuple[str, ...],
+    attestation_key: str | None,
     store: str | None,
     commit: str | None,
     no_generate_sbom: bool,
@@ -67,7 +71,7 @@ def gate_command(
             profiles=list(profiles), closure=closure, sbom=sbom, facts=facts, flake=flake, nix_file=nix_file,
             nix_attr=nix_attr, flake_lock=flake_lock, kernel_config=kernel_config, vulns=list(vulns),
             waivers=waivers, policy=policy, store=store, commit=commit, catalog=catalog,
-            generate_sbom=not no_generate_sbom,
+            generate_sbom=not no_generate_sbom, attestations=list(attestations), attestation_key=attestation_key,
         )
     )
     rendered = {fmt: formats.render(fmt, run.report) for fmt in {*stdout, *to_files}}

@@ -43,14 +43,19 @@ def read_policy(path: str | Path, data: bytes | None = None) -> Policy:
     return validate(Policy, load_document(path, data), path)
 
 
-def read_waivers(path: str | Path, data: bytes | None = None) -> list[Waiver]:
+def read_listing(path: str | Path, data: bytes | None, cls: type[M], key: str, noun: str) -> M:
+    """A document listing items under ``key`` (or a bare list of them), each id used once."""
     doc = load_document(path, data)
     if isinstance(doc, list):
-        doc = {"waivers": doc}
-    waivers = validate(WaiverFile, doc, path).waivers
+        doc = {key: doc}
+    listing = validate(cls, doc, path)
     seen: set[str] = set()
-    for waiver in waivers:
-        if waiver.id in seen:
-            raise InputError(path, f"waiver id {waiver.id} is used twice")
-        seen.add(waiver.id)
-    return waivers
+    for item in getattr(listing, key):
+        if item.id in seen:
+            raise InputError(path, f"{noun} id {item.id} is used twice")
+        seen.add(item.id)
+    return listing
+
+
+def read_waivers(path: str | Path, data: bytes | None = None) -> list[Waiver]:
+    return read_listing(path, data, WaiverFile, "waivers", "waiver").waivers

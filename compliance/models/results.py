@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from .attestation import AttestationOutcome
 from .common import Record, Severity, Status
 from .control import CheckKind
 from .frameworks import FrameworkId
@@ -79,6 +80,9 @@ class Assessment(Record):
     inputs: list[InputRef] = []
     notes: list[str] = []  # facts about how the assessment was made ("SBOM generated from the closure")
     results: list[ControlResult]
+    # Manual attestations given to the gate, each with whether it counts and why not;
+    # absent when none was given.
+    attestations: list[AttestationOutcome] | None = None
 
     def counts(self) -> Counts:
         by: dict[Status, int] = {}
