@@ -66,6 +66,10 @@ def gate_command(
     stdout, to_files = parse_outputs(formats_, outputs, formats.names())
     if evidence and not key:
         raise UsageError("--evidence needs --key")
+    if evidence:
+        from ..evidence.writer import check_destination
+
+        check_destination(evidence)  # before the gate runs, not after
     run = run_gate(
         GateOptions(
             profiles=list(profiles), closure=closure, sbom=sbom, facts=facts, flake=flake, nix_file=nix_file,
