@@ -144,15 +144,15 @@ def framework_coverage(
     chosen = list(catalog.controls.values()) if controls is None else list(controls)
     supports = supporting_controls(fw, chosen)
     attested = attested_clauses(fw, attestations)
+    in_scope = levels if levels is not None and fw.id is FrameworkId.ANSSI else None
     rows: list[ClauseCoverage] = []
     for clause in fw.clauses:
-        if levels is not None and clause.level is not None and clause.level not in levels:
+        if in_scope is not None and clause.level not in in_scope:
             continue
         checked = tuple(c.id for c in supports[clause.id] if c.checks)
         manual = tuple(c.id for c in supports[clause.id] if not c.checks)
         answered = tuple(attested.get(clause.id, ()))
         kind = CoverageKind.AUTOMATED if checked else CoverageKind.ATTESTED if answered else CoverageKind.UNCOVERED
         rows.append(ClauseCoverage(clause, kind, checked, manual, answered))
-    scoped = levels is not None and fw.id is FrameworkId.ANSSI
-    scope = tuple(level for level in AnssiLevel if levels is not None and level in levels) if scoped else None
+    scope = tuple(level for level in AnssiLevel if level in in_scope) if in_scope is not None else None
     return FrameworkCoverage(fw, tuple(rows), scope)
