@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packageurl import PackageURL
 
+from compliance.errors import InputError
 from compliance.inputs.closure import parse_closure
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.subject import Closure
@@ -150,3 +151,11 @@ def test_a_name_nix_cannot_split_keeps_the_whole_store_name() -> None:
     assert closure.paths[path].name == ""
     (component,) = parse_sbom(write_sbom(closure, "cyclonedx"), "x").components
     assert (component.name, component.version, component.purl) == ("-1.0", None, "pkg:nix/-1.0")
+
+
+def test_a_top_level_path_outside_the_closure_is_an_input_error() -> None:
+    path = f"/nix/store/{NIX32[:32]}-app-1.0"
+    closure = _closure([{"path": path, "narHash": to_sri("sha256", "00" * 32), "references": []}])
+    broken = closure.model_copy(update={"roots": (f"/nix/store/{NIX32[1:33]}-gone-1.0",)})
+    with pytest.raises(InputError, match=r"^generated.json: top-level path /nix/store/\S+-gone-1.0 is not in the closure$"):
+        write_sbom(broken, "cyclonedx")

@@ -70,9 +70,12 @@ class SbomPlan:
 
 def build_plan(closure: Closure) -> SbomPlan:
     """Closure → plan. A NAR hash that is not a valid SHA-256 in any Nix notation is an
-    input error naming the closure: an SBOM never carries a hash it could not check."""
+    input error naming the closure: an SBOM never carries a hash it could not read."""
     graph_known = _graph_known(closure)
     roots = tuple(sorted(set(closure.roots)))
+    missing = [root for root in roots if root not in closure.paths]
+    if missing or not roots:
+        raise InputError(closure.source, f"top-level path {missing[0] if missing else '(none)'} is not in the closure")
     top = set(roots)
     entries = [_entry(info, closure.source, top) for info in closure.paths.values()]
     entries.sort(key=lambda e: (not e.top_level, e.store_path))
