@@ -1,0 +1,85 @@
+"""Signing a probe report, and verifying one: the two ends of the wave gate's trust.
+
+A report travels as a DSSE envelope whose payload is the report's canonical JSON. To
+accept it, a verifier needs only the host's public key: :func:`verify_report` checks the
+payload type, the signature, that the payload is canonical (so no two byte strings carry
+the same report) and that it is a well-formed report. Whether the report is the *right*
+one (this wave's nonce, this host, this closure, fresh) is :func:`binding_problems`'
+question, which the wave gate asks with its own expectations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import orjson
+from pydantic import ValidationError
+
+from ..canonical import canonical_json
+from ..catalog import format_validation_error
+from ..errors import VerificationError
+from ..models.probe import PROBE_REPORT_PAYLOAD_TYPE, ProbeReport
+from ..signing.dsse import Envelope, sign_envelope, verify_envelope
+from ..signing.keys import PublicKey, Signer
+
+
+def sign_report(report: ProbeReport, signer: Signer) -> bytes:
+    """The envelope's bytes (canonical JSON, newline-terminated), ready to write."""
+    payload = canonical_json(report.to_jsonable())
+    envelope = sign_envelope(signer, PROBE_REPORT_PAYLOAD_TYPE, payload)
+    return canonical_json(envelope.to_json()) + b"\n"
+
+
+def verify_report(data: bytes, key: PublicKey, source: str) -> ProbeReport:
+    """The report inside a signed envelope, or :class:`VerificationError` naming the problem."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise VerificationError(f"{source}: not JSON (expected a DSSE envelope)") from None
+    envelope = Envelope.from_json(doc, source)
+    try:
+        payload = verify_envelope(envelope, key, payload_type=PROBE_REPORT_PAYLOAD_TYPE)
+    except VerificationError as exc:
+        raise VerificationError(f"{source}: {exc}") from None
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise VerificationError(f"{source}: the signed payload is not JSON") from None
+    if canonical_json(body) != payload:
+        raise VerificationError(f"{source}: the signed payload is not canonical JSON")
+    try:
+        report = ProbeReport.model_validate(body)
+    except ValidationError as exc:
+        raise VerificationError(f"{source}: not a probe report: {format_validation_error(exc)}") from None
+    if report.signer != key.fingerprint:
+        raise VerificationError(f"{source}: the report names signer {report.signer}, but verifies with {key.fingerprint}")
+    return report
+
+
+def binding_problems(
+    report: ProbeReport,
+    *,
+    nonce: str,
+    host: str | None = None,
+    closure: str | None = None,
+    machine_id: str | None = None,
+    now: datetime | None = None,
+    max_age: timedelta | None = None,
+    max_skew: timedelta = timedelta(minutes=5),
+) -> list[str]:
+    """Why a verified report does not bind to what the verifier expects (empty: it does)."""
+    problems = []
+    if report.nonce != nonce:
+        problems.append(f"nonce is {report.nonce!r}, expected {nonce!r} (a report of another wave)")
+    if host is not None and report.host.name != host:
+        problems.append(f"host is {report.host.name!r}, expected {host!r}")
+    if machine_id is not None and report.host.machine_id != machine_id:
+        problems.append(f"machine id is {report.host.machine_id!r}, expected {machine_id!r}")
+    if closure is not None and report.host.running_closure != closure:
+        problems.append(f"running closure is {report.host.running_closure!r}, expected {closure!r}")
+    if now is not None:
+        if report.created > now + max_skew:
+            problems.append(f"created {report.created.isoformat()} is in the future")
+        elif max_age is not None and now - report.created > max_age:
+            problems.append(f"created {report.created.isoformat()} is older than {max_age}")
+    return problems

@@ -1,0 +1,120 @@
+"""Inputs several probes share, read the right way for the kind of host.
+
+On a live host the kernel is asked (``/proc/sys``, ``/proc/cmdline``); on an offline root
+the same questions are answered from the configuration at rest that the system applies
+when it boots (``sysctl.d`` with systemd-sysctl's precedence, the system profile's
+``kernel-params``, systemd drop-ins). The ``source`` each helper returns names where the
+value came from, and ends up in the result, so a reader knows which of the two was judged.
+"""
+
+from __future__ import annotations
+
+from ..errors import CheckError, NotApplicable
+from ..hosts.base import Host
+from ..hosts.requests import ListDir, ReadFile, Request
+
+# systemd-sysctl(8): a file name in an earlier folder masks the same name in later ones;
+# files apply in lexical order of their names, later assignments win.
+SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
+SYSTEM_PROFILE = "/nix/var/nix/profiles/system"
+KERNEL_PARAMS = SYSTEM_PROFILE + "/kernel-params"
+
+
+def proc_sys_path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def sysctl_requests(host: Host, keys: list[str]) -> list[Request]:
+    if host.live:
+        return [ReadFile(proc_sys_path(k)) for k in keys]
+    return [ListDir(d) for d in SYSCTL_DIRS]
+
+
+def configured_sysctls(host: Host) -> dict[str, str]:
+    """key → value that systemd-sysctl would apply from the root's sysctl.d folders."""
+    chosen: dict[str, str] = {}
+    for folder in SYSCTL_DIRS:
+        for name in host.listdir(folder) or []:
+            if name.endswith(".conf") and name not in chosen:
+                chosen[name] = f"{folder}/{name}"
+    host.prefetch(ReadFile(p) for p in chosen.values())
+    values: dict[str, str] = {}
+    for name in sorted(chosen):
+        for raw in (host.read_text(chosen[name]) or "").splitlines():
+            line = raw.strip()
+            if not line or line[0] in "#;" or "=" not in line:
+                continue
+            key, _, value = line.partition("=")
+            values[key.strip().lstrip("-").replace("/", ".")] = " ".join(value.split())
+    return values
+
+
+def read_sysctls(host: Host, keys: list[str]) -> tuple[dict[str, str], str, str]:
+    """(values found, source, how to word a key without a value)."""
+    if host.live:
+        host.prefetch(sysctl_requests(host, keys))
+        values: dict[str, str] = {}
+        for key in keys:
+            text = host.read_text(proc_sys_path(key))
+            if text is not None:
+                values[key] = " ".join(text.split())
+        return values, "/proc/sys", "does not exist on this kernel"
+    configured = configured_sysctls(host)
+    return {k: configured[k] for k in keys if k in configured}, "sysctl.d (offline root)", "is not configured in sysctl.d"
+
+
+def kernel_params(host: Host) -> tuple[list[str], str]:
+    """The kernel command line: the running kernel's, or the one the system profile boots with."""
+    if host.live:
+        text = host.read_text("/proc/cmdline")
+        if text is None:
+            raise CheckError("/proc/cmdline is missing")
+        source = "/proc/cmdline"
+    else:
+        text = host.read_text(KERNEL_PARAMS)
+        if text is None:
+            raise NotApplicable(f"no {KERNEL_PARAMS} in the offline root (not a NixOS system profile)")
+        source = KERNEL_PARAMS
+    tokens = text.split()
+    if "--" in tokens:  # what follows is for init, not the kernel
+        tokens = tokens[: tokens.index("--")]
+    return tokens, source
+
+
+def param_value(tokens: list[str], key: str) -> str | None:
+    """The value of the last ``key=value`` token (the kernel takes the last one)."""
+    found = None
+    for token in tokens:
+        name, sep, value = token.partition("=")
+        if name == key:
+            found = value if sep else ""
+    return found
+
+
+def ini_settings(host: Host, main: str, dropin_dir: str, section: str) -> dict[str, str]:
+    """Settings of a systemd-style INI file and its drop-ins (later files win)."""
+    paths = [main] + [f"{dropin_dir}/{n}" for n in sorted(host.listdir(dropin_dir) or []) if n.endswith(".conf")]
+    host.prefetch(ReadFile(p) for p in paths)
+    values: dict[str, str] = {}
+    for path in paths:
+        current = None
+        for raw in (host.read_text(path) or "").splitlines():
+            line = raw.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                current = line[1:-1].strip()
+                continue
+            if current == section and "=" in line:
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+    return values
+
+
+def unit_enabled(host: Host, unit: str, targets: tuple[str, ...] = ("multi-user.target", "sysinit.target")) -> bool:
+    """Whether a systemd unit is pulled in at boot by one of ``targets`` (a .wants link)."""
+    for target in targets:
+        for folder in ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"):
+            if unit in (host.listdir(f"{folder}/{target}.wants") or []):
+                return True
+    return False
