@@ -40,7 +40,7 @@ def test_a_clause_a_checked_control_cites_is_automated_and_one_no_control_cites_
     assert rows["CIR 6.6"]["coverage"] == "automated" and {"SC-04", "SC-05"} <= set(rows["CIR 6.6"]["controls"])
     assert rows["CIR 13.1"] == {**rows["CIR 13.1"], "coverage": "uncovered", "controls": [], "machine_checkable": False}
     iso = _rows(_coverage("iso27001"))
-    assert iso["A.5.32"]["controls"] == ["SC-08"]
+    assert "SC-08" in iso["A.5.32"]["controls"]
 
 
 def test_coverage_by_profile_counts_only_its_controls_and_levels() -> None:
@@ -49,10 +49,10 @@ def test_coverage_by_profile_counts_only_its_controls_and_levels() -> None:
     assert len(rows) == 11
     assert rows["R59"]["coverage"] == "automated"
     intermediary = _rows(_coverage("anssi", "-p", "anssi-intermediary"))
-    assert len(intermediary) == 40 and intermediary["R9"]["controls"] == ["HK-01"]
+    assert len(intermediary) == 40 and "HK-01" in intermediary["R9"]["controls"]
     # Without a profile every recommendation is listed, R10 covered by HK-04.
     everything = _rows(_coverage("anssi"))
-    assert len(everything) == 80 and everything["R10"]["controls"] == ["HK-04"]
+    assert len(everything) == 80 and "HK-04" in everything["R10"]["controls"]
 
 
 def test_coverage_text_counts_the_three_kinds() -> None:
@@ -100,7 +100,23 @@ def test_gaps_name_the_failed_control_to_fix(tmp_path: Path) -> None:
     assert advice["action"] == "fix" and advice["status"] == "fail" and "PasswordAuthentication" in advice["detail"]
     # A clause where one control passed and another failed is still a gap.
     assert rows["Art.21(2)(j)"]["standing"] == "gap"
-    assert rows["CIR 6.6"]["standing"] == "covered"
+    _assert_standings_follow_the_results(rows)
+
+
+def _assert_standings_follow_the_results(rows: dict[str, dict[str, Any]]) -> None:
+    """A failed or errored control makes a gap; else a pass covers; else an attestation; else a gap."""
+    covered = 0
+    for clause, row in rows.items():
+        statuses = {a.get("status") for a in row["advice"]}
+        if statuses & {"fail", "error"}:
+            expected = "gap"
+        elif "pass" in statuses:
+            expected = "covered"
+        else:
+            expected = "attested" if row["attestations"] else "gap"
+        assert row["standing"] == expected, clause
+        covered += expected == "covered"
+    assert covered, "no clause is covered"
 
 
 def test_gaps_name_the_controls_to_enable(tmp_path: Path) -> None:
@@ -108,7 +124,7 @@ def test_gaps_name_the_controls_to_enable(tmp_path: Path) -> None:
     advice = _advice(rows["R9"], "HK-01")
     assert advice["action"] == "enable" and "status" not in advice
     assert "not selected by the assessment's profiles (anssi-minimal)" in advice["detail"] and "anssi-intermediary" in advice["detail"]
-    assert rows["R59"]["standing"] == "covered"
+    _assert_standings_follow_the_results(rows)
 
 
 def test_gaps_name_the_controls_that_could_not_decide(tmp_path: Path) -> None:
@@ -139,11 +155,12 @@ def test_gaps_for_an_organisational_clause_ask_for_an_attestation(tmp_path: Path
 
 def test_gaps_text_lists_only_the_gaps_unless_asked(tmp_path: Path) -> None:
     results = _results(tmp_path, "-p", "nis2-important")
+    covered = next(c for c, row in _gaps("nis2", results).items() if row["standing"] == "covered")
     short = run("frameworks", "gaps", "nis2", "--results", str(results))
     full = run("frameworks", "gaps", "nis2", "--results", str(results), "--all")
     assert short.code == full.code == 0
     assert not any(" covered " in line for line in short.stdout.splitlines())
-    assert any(line.startswith("CIR 6.6 ") and " covered " in line for line in full.stdout.splitlines())
+    assert any(line.startswith(f"{covered} ") and " covered " in line for line in full.stdout.splitlines())
     assert "66 clauses of NIS2" in short.stdout
 
 
