@@ -4,48 +4,29 @@ Contract used by the evidence packet builder (``compliance.evidence``) and by
 ``compliance evidence report``: :class:`ReportContext` carries what the report needs
 beyond the assessment itself, and :func:`render_html` / :func:`render_pdf` return bytes
 that are identical for the same inputs and ``SOURCE_DATE_EPOCH``.
+
+The work is split by job: :mod:`.view` chooses and orders what is printed, :mod:`.coverage`
+builds the per-framework matrix, :mod:`.html` lays it out with the Jinja2 templates under
+``templates/report``, :mod:`.pdf` turns that HTML into a reproducible PDF.
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from typing import Any
-
-from ..catalog import Catalog
 from ..models.results import GateReport
-from ..models.subject import InputRef, Sbom
+from .context import ReportContext
+from .html import render_view
+from .pdf import html_to_pdf
+from .view import build_view
 
-
-@dataclass(frozen=True)
-class ReportContext:
-    packet_id: str
-    key_fingerprint: str | None = None
-    inputs: list[InputRef] = field(default_factory=list)
-    verify_commands: list[str] = field(default_factory=list)
-    catalog: Catalog | None = None  # framework clause lists for the coverage matrix
-    sbom: Sbom | None = None  # for the SBOM summary in the appendix
-    attestations: list[Any] = field(default_factory=list)  # manual attestations, when given
+__all__ = ["ReportContext", "render_html", "render_pdf"]
 
 
 def render_html(report: GateReport, context: ReportContext) -> bytes:
-    """Placeholder rendering until the templates land: a plain page with the results."""
-    a = report.assessment
-    rows = "".join(
-        f"<tr><td>{html.escape(r.control_id)}</td><td>{r.status.value}</td><td>{html.escape(r.title)}</td></tr>"
-        for r in a.results
-    )
-    page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Compliance report {html.escape(context.packet_id)}</title></head>"
-        f"<body><h1>Compliance report</h1><p>Packet {html.escape(context.packet_id)}</p>"
-        f"<p>Decision: {report.decision.verdict}</p><table>{rows}</table></body></html>"
-    )
-    return page.encode("utf-8")
+    """The self-contained HTML report (style sheet inlined), UTF-8."""
+    return render_view(build_view(report, context)).encode("utf-8")
 
 
 def render_pdf(report: GateReport, context: ReportContext) -> bytes:
-    import weasyprint
-
-    pdf = weasyprint.HTML(string=render_html(report, context).decode("utf-8")).write_pdf()
-    assert isinstance(pdf, bytes)
-    return pdf
+    """The PDF report: the same layout as the HTML, on A4 pages with numbered footers."""
+    view = build_view(report, context)
+    return html_to_pdf(render_view(view), producer=view.producer)

@@ -1,0 +1,432 @@
+"""The report as data: everything the templates print, already chosen, ordered and worded.
+
+Templates stay free of logic: they lay out what this module decides. The decisions are
+the ones an auditor relies on, so they live in typed, tested Python: which facts identify
+the subject, which controls need attention first (blocking, then by status and severity),
+how observed values are cut down, which waivers did not apply and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import TOOL_NAME, __version__
+from ..catalog import Catalog
+from ..clock import isoformat
+from ..models.common import Status
+from ..models.results import Assessment, ControlResult, GateReport, Reason
+from ..models.subject import InputRef
+from .attestations import AttestationView, attestation_views
+from .context import ReportContext
+from .coverage import CoverageMatrix, coverage_matrix, natural_key
+from .sbom_summary import SbomSummary, summarise_sbom
+from .values import nix_assignments, observed_text
+
+REPORT_TITLE = "Compliance evidence report"
+
+# The order statuses are listed in: what needs attention first.
+STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WAIVED, Status.MANUAL, Status.PASS, Status.NOT_APPLICABLE)
+STATUS_LABELS = {
+    Status.PASS: "pass",
+    Status.FAIL: "fail",
+    Status.ERROR: "error",
+    Status.NOT_APPLICABLE: "not applicable",
+    Status.WAIVED: "waived",
+    Status.MANUAL: "manual",
+}
+_STATUS_RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+FRAMEWORK_LABELS = {"nis2": "NIS2", "dora": "DORA", "iso27001": "ISO/IEC 27001", "anssi": "ANSSI BP-028"}
+
+
+def status_label(status: Status | str) -> str:
+    return STATUS_LABELS.get(Status(status), str(status))
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+    mono: bool = False
+    missing: bool = False  # printed as an absence ("not recorded"), never left blank
+
+
+@dataclass(frozen=True)
+class Cover:
+    subject_name: str
+    passed: bool
+    verdict: str
+    subject: tuple[Fact, ...]
+    assessment: tuple[Fact, ...]
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    control_id: str | None
+    status: str | None
+    severity: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    counts: tuple[StatusCount, ...]
+    passed: bool
+    verdict: str
+    blocking: tuple[ReasonView, ...]
+    non_blocking: tuple[ReasonView, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    kind: str
+    function: str
+    status: str
+    message: str
+    observed: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ParamView:
+    name: str
+    value: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A failed or errored control, with what was seen and what to change."""
+
+    control_id: str
+    title: str
+    severity: str
+    status: str
+    message: str
+    blocking: bool
+    checks: tuple[CheckView, ...]
+    clauses: tuple[tuple[str, str], ...]  # framework label, references
+    params: tuple[ParamView, ...]
+    nixos: tuple[str, ...]  # lines of a NixOS configuration
+    remediation_text: str | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WaiverView:
+    control_id: str
+    title: str
+    severity: str
+    waiver_id: str
+    approver: str
+    risk: str
+    expires: str
+    reason: str
+    covered_status: str
+
+
+@dataclass(frozen=True)
+class RefusedWaiver:
+    control_id: str
+    status: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ManualView:
+    control_id: str
+    title: str
+    message: str
+    attestations: tuple[AttestationView, ...]
+
+
+@dataclass(frozen=True)
+class ControlRow:
+    control_id: str
+    title: str
+    severity: str
+    status: str
+    frameworks: str
+
+
+@dataclass(frozen=True)
+class InputView:
+    kind: str
+    path: str
+    size: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Appendix:
+    inputs: tuple[InputView, ...]
+    sbom: SbomSummary | None
+    verify_commands: tuple[str, ...]
+    facts: tuple[Fact, ...]
+
+
+@dataclass(frozen=True)
+class ReportView:
+    title: str
+    packet_id: str
+    subject_short: str
+    producer: str  # this tool and version: the PDF producer
+    cover: Cover
+    summary: Summary
+    coverage: CoverageMatrix
+    findings: tuple[Finding, ...]
+    waivers: tuple[WaiverView, ...]
+    refused_waivers: tuple[RefusedWaiver, ...]
+    manual: tuple[ManualView, ...]
+    attestations: tuple[AttestationView, ...]
+    controls: tuple[ControlRow, ...]
+    appendix: Appendix
+
+
+def _subject_facts(assessment: Assessment) -> tuple[Fact, ...]:
+    s = assessment.subject
+    facts = [Fact("Subject", s.name or s.host or s.kind)]
+    if s.kind == "nix-closure" or s.store_path or s.nar_sha256:
+        facts.append(Fact("Store path", s.store_path or "not recorded", mono=True, missing=s.store_path is None))
+        facts.append(Fact("NAR sha256", s.nar_sha256 or "not recorded", mono=True, missing=s.nar_sha256 is None))
+    facts.append(Fact("Commit", s.commit or "not recorded", mono=s.commit is not None, missing=s.commit is None))
+    for label, value in (("Host", s.host), ("Machine id", s.machine_id), ("Boot id", s.boot_id)):
+        if value:
+            facts.append(Fact(label, value, mono=label != "Host"))
+    return tuple(facts)
+
+
+def _assessment_facts(report: GateReport, context: ReportContext) -> tuple[Fact, ...]:
+    a = report.assessment
+    frameworks = ", ".join(FRAMEWORK_LABELS.get(f.value, f.value) for f in a.frameworks)
+    facts = [
+        Fact("Assessed at", isoformat(a.created)),
+        Fact("Checks", "static (before deployment)" if a.mode.value == "static" else "runtime (on the running host)"),
+        Fact("Tool", f"{a.tool} {a.tool_version}"),
+    ]
+    if a.tool_version != __version__ or a.tool != TOOL_NAME:
+        facts.append(Fact("Report rendered by", f"{TOOL_NAME} {__version__}"))
+    facts += [
+        Fact("Profiles", ", ".join(a.profiles) or "none: every control of the catalog"),
+        Fact("Frameworks", frameworks or "none named by the profiles"),
+        Fact("Packet id", context.packet_id, mono=True),
+        Fact("Assessment id", a.id, mono=True),
+        Fact(
+            "Signing key",
+            context.key_fingerprint or "not signed",
+            mono=context.key_fingerprint is not None,
+            missing=context.key_fingerprint is None,
+        ),
+    ]
+    return tuple(facts)
+
+
+def _reason(reason: Reason) -> ReasonView:
+    return ReasonView(
+        reason.control_id,
+        reason.status.value if reason.status else None,
+        reason.severity.value if reason.severity else None,
+        reason.message,
+    )
+
+
+def _summary(report: GateReport) -> Summary:
+    a, d = report.assessment, report.decision
+    counts = a.counts()
+    return Summary(
+        total=counts.total,
+        counts=tuple(StatusCount(s.value, STATUS_LABELS[s], counts.by_status.get(s, 0)) for s in STATUS_ORDER),
+        passed=d.passed,
+        verdict="PASS" if d.passed else "FAIL",
+        blocking=tuple(_reason(r) for r in d.blocking),
+        non_blocking=tuple(_reason(r) for r in d.non_blocking),
+        notes=tuple(a.notes),
+    )
+
+
+def _clauses(result: ControlResult) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (FRAMEWORK_LABELS.get(fw.value, fw.value), ", ".join(refs)) for fw, refs in result.clauses.items() if refs
+    )
+
+
+def _params(result: ControlResult) -> tuple[ParamView, ...]:
+    return tuple(
+        ParamView(name, observed_text(value), result.param_sources.get(name, "default"))
+        for name, value in sorted(result.params.items())
+    )
+
+
+def _nixos_lines(remediation: dict[str, Any] | None) -> tuple[str, ...]:
+    options = (remediation or {}).get("nixos") or {}
+    lines: list[str] = []
+    for option, value in options.items():
+        lines.extend(nix_assignments(str(option), value))
+    return tuple(lines)
+
+
+def _finding(result: ControlResult, blocking: set[str]) -> Finding:
+    remediation = result.remediation or {}
+    text = remediation.get("text")
+    return Finding(
+        control_id=result.control_id,
+        title=result.title,
+        severity=result.severity.value,
+        status=result.status.value,
+        message=result.message,
+        blocking=result.control_id in blocking,
+        checks=tuple(
+            CheckView(
+                c.kind.value,
+                c.function,
+                c.status.value,
+                c.message,
+                tuple((key, observed_text(value)) for key, value in c.observed.items()),
+            )
+            for c in result.checks
+        ),
+        clauses=_clauses(result),
+        params=_params(result),
+        nixos=_nixos_lines(result.remediation),
+        remediation_text=str(text) if text else None,
+        notes=tuple(result.notes),
+    )
+
+
+def _findings(report: GateReport) -> tuple[Finding, ...]:
+    blocking = {r.control_id for r in report.decision.blocking if r.control_id}
+    failed = [r for r in report.assessment.results if r.status in (Status.FAIL, Status.ERROR)]
+    failed.sort(
+        key=lambda r: (
+            r.control_id not in blocking,
+            _STATUS_RANK[r.status],
+            -r.severity.rank,
+            natural_key(r.control_id),
+        )
+    )
+    return tuple(_finding(r, blocking) for r in failed)
+
+
+def _waivers(assessment: Assessment) -> tuple[tuple[WaiverView, ...], tuple[RefusedWaiver, ...]]:
+    applied: list[WaiverView] = []
+    refused: list[RefusedWaiver] = []
+    for result in sorted(assessment.results, key=lambda r: natural_key(r.control_id)):
+        if result.waiver is not None:
+            w = result.waiver
+            applied.append(
+                WaiverView(
+                    result.control_id,
+                    result.title,
+                    result.severity.value,
+                    w.id,
+                    w.approver or "none",
+                    w.risk,
+                    isoformat(w.expires),
+                    w.reason,
+                    w.covered_status.value,
+                )
+            )
+        refused += [
+            RefusedWaiver(result.control_id, result.status.value, note)
+            for note in result.notes
+            if "waiver" in note.lower() and "does not waive" in note.lower()
+        ]
+    return tuple(applied), tuple(refused)
+
+
+def _answering(result: ControlResult, attestations: list[AttestationView], catalog: Catalog | None) -> tuple[AttestationView, ...]:
+    """The attestations that answer a clause the control cites."""
+    frameworks = catalog.frameworks if catalog is not None else {}
+    found: list[AttestationView] = []
+    for fw, refs in result.clauses.items():
+        framework = frameworks.get(fw)
+        for ref in refs:
+            clause = (framework.resolve(ref) if framework is not None else ref) or ref
+            found += [a for a in attestations if a not in found and a.answers(fw, clause, framework)]
+    return tuple(found)
+
+
+def _manual(assessment: Assessment, attestations: list[AttestationView], catalog: Catalog | None) -> tuple[ManualView, ...]:
+    return tuple(
+        ManualView(r.control_id, r.title, r.message, _answering(r, attestations, catalog))
+        for r in sorted(assessment.results, key=lambda r: natural_key(r.control_id))
+        if r.status is Status.MANUAL
+    )
+
+
+def _controls(assessment: Assessment) -> tuple[ControlRow, ...]:
+    return tuple(
+        ControlRow(
+            r.control_id,
+            r.title,
+            r.severity.value,
+            r.status.value,
+            ", ".join(FRAMEWORK_LABELS.get(fw.value, fw.value) for fw, refs in r.clauses.items() if refs),
+        )
+        for r in sorted(assessment.results, key=lambda r: natural_key(r.control_id))
+    )
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def _inputs(refs: list[InputRef]) -> tuple[InputView, ...]:
+    return tuple(InputView(r.kind, r.path, _size(r.size), r.sha256) for r in refs)
+
+
+def _appendix(report: GateReport, context: ReportContext) -> Appendix:
+    a, d = report.assessment, report.decision
+    facts = (
+        Fact("Assessment id", a.id, mono=True),
+        Fact("Catalog digest", a.catalog_digest, mono=True),
+        Fact("Policy digest", d.policy_digest, mono=True),
+        Fact("Results schema", a.schema_, mono=True),
+    )
+    return Appendix(
+        inputs=_inputs(context.inputs or a.inputs),
+        sbom=summarise_sbom(context.sbom) if context.sbom is not None else None,
+        verify_commands=tuple(context.verify_commands),
+        facts=facts,
+    )
+
+
+def _short(text: str, limit: int = 70) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_view(report: GateReport, context: ReportContext) -> ReportView:
+    a = report.assessment
+    attestations = attestation_views(a.attestations, context.attestations)
+    subject_name = a.subject.name or a.subject.host or a.subject.store_path or a.subject.kind
+    waivers, refused = _waivers(a)
+    summary = _summary(report)
+    return ReportView(
+        title=f"{REPORT_TITLE}: {subject_name}",
+        packet_id=context.packet_id,
+        subject_short=_short(subject_name),
+        producer=f"{TOOL_NAME} {__version__}",
+        cover=Cover(subject_name, summary.passed, summary.verdict, _subject_facts(a), _assessment_facts(report, context)),
+        summary=summary,
+        coverage=coverage_matrix(a, context.catalog, attestations),
+        findings=_findings(report),
+        waivers=waivers,
+        refused_waivers=refused,
+        manual=_manual(a, attestations, context.catalog),
+        attestations=tuple(attestations),
+        controls=_controls(a),
+        appendix=_appendix(report, context),
+    )
