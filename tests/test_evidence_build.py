@@ -27,8 +27,9 @@ from compliance.evidence.layout import PREDICATE_TYPE, UNLISTED
 from compliance.evidence.packet import Packet, open_packet
 from compliance.evidence.tarball import packet_tarball
 from compliance.evidence.verify import verify_packet
-from compliance.pipeline import GateRun, LoadedInput
+from compliance.pipeline import GateOptions, GateRun, LoadedInput, run_gate
 from compliance.signing.keys import decrypt_private_key, load_public_key
+from tests.support import nix
 from tests.support.cli import one_line_error, run
 from tests.support.evidence import (
     FIXED_TIME,
@@ -231,3 +232,16 @@ def test_the_report_verify_commands_work_as_printed(files: dict[str, bytes], key
         assert checked.returncode == 0, checked.stdout + checked.stderr
         (packet / "report.html").write_bytes(b"changed")
         assert subprocess.run(["bash", "-c", sums], cwd=packet, capture_output=True, check=False).returncode != 0
+
+
+@nix.requires_nix
+def test_statement_subject_is_the_nar_hash_of_a_real_closure(keys: KeyPair, tmp_path: Path) -> None:
+    """The statement's subject digest is what ``nix-store --dump PATH | sha256sum`` prints,
+    so ``cosign verify-blob-attestation`` can check it against the NAR itself."""
+    store_path = nix.build_release(tmp_path)
+    gate_run = run_gate(GateOptions(closure=store_path))
+    files = packet_files(gate_run, keys.signer(), include_pdf=False)
+    statement = json.loads(base64.b64decode(json.loads(files["statement.dsse.json"])["payload"]))
+    nar = subprocess.run(["nix-store", "--dump", store_path], capture_output=True, check=True, env=nix.nix_env()).stdout
+    assert statement["subject"] == [{"name": store_path, "digest": {"sha256": hashlib.sha256(nar).hexdigest()}}]
+    assert verify_packet(Packet("nix", files), load_public_key(keys.public)).valid
