@@ -1,0 +1,71 @@
+"""Inside ``unshare --mount --net``: set up the state a runtime fixture describes, then
+evaluate one control on the local host and print its status as JSON.
+
+Run by :func:`tests.support.runtime_fixtures.run_in_namespace`; everything done here
+(sysctls of the new network namespace, its firewall, its sockets, mounts of the private
+mount namespace) disappears with the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+from compliance import engine
+from compliance.catalog import load_catalog
+from compliance.hosts import LocalHost
+from compliance.models.control import CheckKind
+from compliance.selection import select
+
+
+def _listen(spec: str) -> socket.socket:
+    proto, _, rest = spec.partition(":")
+    address, _, port = rest.rpartition(":")
+    address = address.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, int(port)))
+    if proto == "tcp":
+        sock.listen()
+    return sock
+
+
+def main(path: str) -> int:
+    with open(path, encoding="utf-8") as handle:
+        request = json.load(handle)
+    setup = request["setup"]
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    for key, value in (setup.get("sysctl") or {}).items():
+        if not key.startswith("net."):
+            raise SystemExit(f"{key}: only net.* sysctls belong to a network namespace")
+        with open("/proc/sys/" + key.replace(".", "/"), "w", encoding="ascii") as handle:
+            handle.write(str(value))
+    if setup.get("nftables"):
+        subprocess.run(["nft", "-f", "-"], input=setup["nftables"], text=True, check=True)
+    for mount in setup.get("mounts") or []:
+        if mount.get("bind"):
+            subprocess.run(["mount", "--bind", mount["target"], mount["target"]], check=True)
+            subprocess.run(["mount", "-o", f"remount,bind,{mount['options']}", mount["target"]], check=True)
+        else:
+            subprocess.run(["mount", "-t", mount["type"], "-o", mount["options"], mount["type"], mount["target"]], check=True)
+    for link, dest in (setup.get("links") or {}).items():
+        os.symlink(dest, link)
+    sockets = [_listen(s) for s in setup.get("listen") or []]
+
+    catalog = load_catalog()
+    selected = next(s for s in select(catalog, [], CheckKind.RUNTIME).controls if s.control.id == request["control"])
+    host = LocalHost()
+    host.expected_closure = request.get("expect_closure")
+    result = engine.evaluate_control(selected, CheckKind.RUNTIME, host)
+    json.dump({"status": result.status.value, "message": result.message}, sys.stdout)
+    for sock in sockets:
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
