@@ -245,3 +245,12 @@ def test_statement_subject_is_the_nar_hash_of_a_real_closure(keys: KeyPair, tmp_
     nar = subprocess.run(["nix-store", "--dump", store_path], capture_output=True, check=True, env=nix.nix_env()).stdout
     assert statement["subject"] == [{"name": store_path, "digest": {"sha256": hashlib.sha256(nar).hexdigest()}}]
     assert verify_packet(Packet("nix", files), load_public_key(keys.public)).valid
+
+
+def test_a_wrong_password_is_one_line_and_no_packet(keys: KeyPair, tmp_path: Path) -> None:
+    release = write_release(tmp_path / "release")
+    out = tmp_path / "packet.tar.gz"
+    result = run(*gate_args(release), "--evidence", str(out), "--key", str(keys.private), env={**cli_env(), "COSIGN_PASSWORD": "wrong"})
+    assert result.code == 2
+    assert f"{keys.private}: wrong password (COSIGN_PASSWORD) or corrupted key" in one_line_error(result)
+    assert not out.exists() and not list(tmp_path.glob(".packet*"))

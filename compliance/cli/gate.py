@@ -66,10 +66,13 @@ def gate_command(
     stdout, to_files = parse_outputs(formats_, outputs, formats.names())
     if evidence and not key:
         raise UsageError("--evidence needs --key")
-    if evidence:
+    opening = None
+    if evidence and key:
+        from ..evidence.build import SignerOpening
         from ..evidence.writer import check_destination
 
         check_destination(evidence)  # before the gate runs, not after
+        opening = SignerOpening(signer, key)  # decrypts the key while the gate runs
     run = run_gate(
         GateOptions(
             profiles=list(profiles), closure=closure, sbom=sbom, facts=facts, flake=flake, nix_file=nix_file,
@@ -79,11 +82,10 @@ def gate_command(
         )
     )
     rendered = {fmt: formats.render(fmt, run.report) for fmt in {*stdout, *to_files}}
-    if evidence:
-        assert key is not None
+    if evidence and key and opening:
         from ..evidence.build import build_packet
 
-        build_packet(run, evidence, key_path=key, signer=signer)
+        build_packet(run, evidence, key_path=key, signer=signer, signing=opening.result())
     write_outputs(rendered, stdout, to_files)
     return 0 if run.report.decision.passed else 1
 
