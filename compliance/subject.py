@@ -8,10 +8,10 @@ that would have provided it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import CheckError
 from .models.subject import Closure, ConfigFacts, FlakeLock, InputRef, KernelConfig, Sbom
+from .models.vulns import VulnerabilityData
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Subject:
     facts: ConfigFacts | None = None
     flake_lock: FlakeLock | None = None
     kernel_config: KernelConfig | None = None
-    vulnerabilities: Any = None  # a VulnerabilityReport once vulnerability inputs are given
+    vulnerabilities: VulnerabilityData | None = None
     inputs: list[InputRef] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     commit: str | None = None
@@ -40,6 +40,11 @@ class Subject:
         if self.facts is None:
             raise CheckError("needs NixOS configuration facts (--facts, or --flake/--nix-file to evaluate them)")
         return self.facts
+
+    def need_vulnerabilities(self) -> VulnerabilityData:
+        if self.vulnerabilities is None:
+            raise CheckError("needs vulnerability reports (--vulns)")
+        return self.vulnerabilities
 
     def need_flake_lock(self) -> FlakeLock:
         if self.flake_lock is None:

@@ -3,4 +3,4 @@
 Importing this package registers every predicate (see :mod:`compliance.registry`).
 """
 
-from . import kernel, nixos, nixsettings, packages, sbom, supply  # noqa: F401
+from . import kernel, nixos, nixsettings, packages, sbom, supply, vulnerabilities  # noqa: F401

@@ -7,7 +7,8 @@ input the check judges::
      "static": {"closure": {"myapp-1.0": ["curl-8.6.0"], "curl-8.6.0": []},
                 "sbom": {<CycloneDX or SPDX JSON>}, "facts": {<option tree>},
                 "flake_lock": {...}, "kernel_config": "CONFIG_X=y\\n",
-                "files": {"linux-config-6.6.30": "<file content>"}},
+                "files": {"linux-config-6.6.30": "<file content>"},
+                "vulnerabilities": [<a report: JSON value, or text for text formats>, ...]},
      "runtime": {...}}
 
 Anywhere in a fixture, ``{{store:NAME}}`` stands for the store path of NAME (a fixed
@@ -30,6 +31,7 @@ from compliance.inputs.facts import parse_facts
 from compliance.inputs.flakelock import parse_flake_lock
 from compliance.inputs.kernelconfig import parse_kernel_config
 from compliance.inputs.sbom import parse_sbom_document
+from compliance.inputs.vulns import load_vulnerability_reports
 from compliance.nixhash import NIX32, nix32_encode
 from compliance.subject import Subject
 
@@ -96,4 +98,9 @@ def build_subject(spec: dict[str, Any], workdir: Path) -> Subject:
         subject.flake_lock = parse_flake_lock(spec["flake_lock"], "fixture flake.lock")
     if "kernel_config" in spec:
         subject.kernel_config = parse_kernel_config(spec["kernel_config"], "fixture kernel config")
+    if "vulnerabilities" in spec:
+        subject.vulnerabilities = load_vulnerability_reports([
+            (f"fixture report {i}", doc.encode() if isinstance(doc, str) else json.dumps(doc).encode())
+            for i, doc in enumerate(spec["vulnerabilities"])
+        ])
     return subject
