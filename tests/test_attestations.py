@@ -7,14 +7,19 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from compliance.models.attestation import AttestationStatus
+from compliance.attestations import sign_attestations, verify_entries
+from compliance.catalog import load_catalog
+from compliance.models.attestation import ATTESTATION_PAYLOAD_TYPE, Attestation, AttestationStatus
 from compliance.models.results import GateReport
-from compliance.signing.keys import generate_keypair
+from compliance.signing.dsse import sign_envelope
+from compliance.signing.keys import NativeSigner, generate_keypair
 from tests.support.cli import one_line_error, run
 from tests.support.inputs import gate_args, write_release
 
@@ -222,3 +227,27 @@ def test_an_unreadable_attestation_file_is_an_input_error(tmp_path: Path, keys: 
     assert one_line_error(result).startswith(f"compliance: {broken}: not a signed attestation file")
     code_result = run("attest", "verify", str(broken), "--key", str(keys["signer.pub"]))
     assert code_result.code == 2 and one_line_error(code_result).startswith(f"compliance: {broken}:")
+
+
+def _signer() -> NativeSigner:
+    return NativeSigner(ec.generate_private_key(ec.SECP256R1()))
+
+
+def test_a_signed_attestation_for_a_clause_the_catalog_lacks_does_not_count() -> None:
+    signer = _signer()
+    unknown = Attestation.model_validate({**ATTESTATION, "clauses": {"dora": ["RTS 42"]}})
+    entries = json.loads(sign_attestations([unknown], signer))["attestations"]
+    [outcome] = verify_entries(entries, "att.json", signer.public_key, load_catalog(), datetime(2026, 11, 1, tzinfo=UTC))
+    assert outcome.status is AttestationStatus.UNKNOWN_CLAUSE and not outcome.counts
+    assert outcome.reason == "'RTS 42' is not a clause of DORA: Regulation (EU) 2022/2554 and Delegated Regulation (EU) 2024/1774"
+
+
+def test_a_signed_document_that_is_not_an_attestation_does_not_count() -> None:
+    signer = _signer()
+    other = sign_envelope(signer, ATTESTATION_PAYLOAD_TYPE, b'{"hello": "world"}').to_json()
+    foreign = sign_envelope(signer, "application/vnd.in-toto+json", b"{}").to_json()
+    outcomes = verify_entries([other, foreign, 42], "att.json", signer.public_key, load_catalog(), datetime(2026, 11, 1, tzinfo=UTC))
+    assert [o.status for o in outcomes] == [AttestationStatus.MALFORMED] * 3
+    assert [o.source for o in outcomes] == ["att.json#1", "att.json#2", "att.json#3"]
+    assert outcomes[0].reason is not None and outcomes[0].reason.startswith("not an attestation: ")
+    assert outcomes[1].reason == f"payloadType is 'application/vnd.in-toto+json', expected {ATTESTATION_PAYLOAD_TYPE}"
