@@ -145,6 +145,15 @@ class Host(ABC):
                 request, Observation(request, ObservationStatus.ERROR, detail="the transport gave no answer")
             )
 
+    def peek(self, request: Request) -> Observation | None:
+        """The answer if it is already collected; never asks the host (for planners)."""
+        return self._cache.get(request)
+
+    def peek_text(self, request: Request) -> str | None:
+        """The text of an ``ok`` answer already collected, else ``None``."""
+        obs = self._cache.get(request)
+        return obs.text if obs is not None and obs.status is ObservationStatus.OK else None
+
     def observe(self, request: Request) -> Observation:
         self.prefetch([request])
         if self._touched is not None and request not in self._touched:
@@ -162,6 +171,10 @@ class Host(ABC):
 
     def observations(self) -> list[Observation]:
         return list(self._cache.values())
+
+    def planning_view(self) -> PlanningView:
+        """A copy that answers from what is already collected and notes everything else."""
+        return PlanningView(self)
 
     # ---------------------------------------------------------------- accessors
 
@@ -249,3 +262,26 @@ class Host(ABC):
             running_closure=values.get("running_closure"),
             booted_closure=values.get("booted_closure"),
         )
+
+
+class PlanningView(Host):
+    """Answers from what its host has collected; any other request is noted in ``wanted``
+    and answered as missing, never sent. Running a probe against a view shows which further
+    inputs it would read (the files a listing names, the includes of an include), so a
+    runner can collect them in one batch before the probe runs for real."""
+
+    def __init__(self, real: Host) -> None:
+        super().__init__()
+        self.kind, self.live = real.kind, real.live
+        self._address = real.address
+        self._cache = dict(real._cache)
+        self.expected_closure, self.nonce = real.expected_closure, real.nonce
+        self.wanted: list[Request] = []
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def _collect(self, requests: list[Request]) -> dict[Request, Observation]:
+        self.wanted.extend(requests)
+        return {r: Observation(r, ObservationStatus.MISSING, detail="not collected yet") for r in requests}

@@ -67,3 +67,18 @@ class ProbeReport(Record):
     observations: list[RawObservation]
     evidence: list[ControlEvidence]
     assessment: Assessment
+
+
+def probe_report_schema() -> dict[str, object]:
+    """The published JSON Schema of the report (``evidence/probe-report.schema.json``)."""
+    schema = ProbeReport.model_json_schema(by_alias=True, mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": PROBE_REPORT_SCHEMA,
+        "title": "compliance-gate probe report",
+        "description": (
+            "The payload of the DSSE envelope written by 'compliance probe' (payloadType "
+            f"{PROBE_REPORT_PAYLOAD_TYPE}), as canonical JSON (RFC 8785)."
+        ),
+        **{k: v for k, v in schema.items() if k != "title"},
+    }

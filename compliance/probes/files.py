@@ -245,4 +245,7 @@ def sensitive_file_modes(host: Host, params: ModeParams) -> Outcome:
             problems.append(f"{path} is {st.perms:04o}, at most {limit} allowed")
         if st.uid != 0:
             problems.append(f"{path} is owned by uid {st.uid}, not root")
-    return verdict(not problems, f"{sum(1 for v in observed.values() if v != 'absent')} sensitive files have safe modes", "; ".join(problems), files=observed)
+    present = sum(1 for v in observed.values() if v != "absent")
+    if not present:
+        raise CheckError(f"none of the {len(params.max_modes)} listed files exists: nothing to judge")
+    return verdict(not problems, f"{present} sensitive files have safe modes", "; ".join(problems), files=observed)

@@ -21,7 +21,7 @@ from ..models.control import CheckKind
 from ..models.probe import ControlEvidence, ProbedHost, ProbeReport, RawObservation
 from ..models.results import SubjectRef
 from ..selection import Selection
-from .plan import planned_requests
+from .plan import prefetch_planned
 
 REPORT_NAMESPACE = uuid.UUID("0b7c61c4-3f0e-4d8e-9d3a-5e2f1a7c9b10")
 
@@ -40,7 +40,7 @@ def run_probes(
     host.nonce = nonce
     host.expected_closure = expected_closure
     identity_requests = host.identity_requests()
-    host.prefetch([*identity_requests.values(), *planned_requests(selection, host)])
+    prefetch_planned(selection, host, list(identity_requests.values()))
     identity = host.identity()
 
     results = []
