@@ -64,7 +64,7 @@ def _view(outcome: AttestationOutcome) -> AttestationView:
     return AttestationView(
         name=outcome.id or outcome.source,
         attested_by=outcome.attested_by,
-        clauses={fw: list(refs) for fw, refs in outcome.clauses.items()},
+        clauses={fw: list(outcome.clauses[fw]) for fw in FrameworkId if outcome.clauses.get(fw)},
         statement=outcome.statement,
         evidence=outcome.evidence,
         valid_from=isoformat(outcome.valid_from) if outcome.valid_from else None,

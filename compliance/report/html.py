@@ -17,7 +17,7 @@ from markupsafe import Markup
 from ..catalog import data_dir
 from ..errors import ComplianceError
 from .coverage import ClauseState
-from .view import ReportView, status_label
+from .view import FRAMEWORK_LABELS, ReportView, status_label
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -62,6 +62,7 @@ def _environment(root: Path) -> jinja2.Environment:
     env.filters["css_string"] = css_string
     env.globals["status_label"] = status_label
     env.globals["clause_state_label"] = _clause_state_label
+    env.globals["framework_label"] = lambda fw: FRAMEWORK_LABELS[str(fw)]
     return env
 
 

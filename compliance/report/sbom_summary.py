@@ -23,7 +23,6 @@ class LicenceCount:
 
 @dataclass(frozen=True)
 class SbomSummary:
-    source: str
     format: str  # "CycloneDX 1.5 (json)"
     serial: str | None
     components: int
@@ -44,7 +43,6 @@ def summarise_sbom(sbom: Sbom) -> SbomSummary:
     shown, rest = ranked[:MAX_LICENCES], ranked[MAX_LICENCES:]
     name = {"cyclonedx": "CycloneDX", "spdx": "SPDX"}.get(sbom.format, sbom.format)
     return SbomSummary(
-        source=sbom.source,
         format=f"{name} {sbom.spec_version} ({sbom.encoding})",
         serial=sbom.serial,
         components=len(sbom.components),

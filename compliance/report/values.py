@@ -3,7 +3,9 @@
 Observed values come straight from the checks and can be large (every store path a SBOM
 misses, a whole option tree). The report is read by a person, so long lists are cut to a
 few items with the count of what was left out, and the reader is sent to ``results.json``,
-which keeps everything. Values are never reworded: what is shown is a prefix of the truth.
+which keeps everything. Values are never reworded: what is shown is a prefix of the truth. Mapping keys are sorted,
+so that a report rendered from ``results.json`` (canonical JSON, sorted keys) is the same as
+one rendered from the assessment in memory.
 
 Remediation values are printed as Nix, the language of the file the operator will edit.
 """
@@ -51,7 +53,7 @@ def observed_text(value: Any, depth: int = 0) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "{}"
-        items = list(value.items())
+        items = sorted(value.items(), key=lambda item: str(item[0]))
         shown = [f"{key}: {observed_text(item, depth + 1)}" for key, item in items[:MAX_ITEMS]]
         if len(items) > MAX_ITEMS:
             shown.append(_more(len(items) - MAX_ITEMS))
@@ -83,7 +85,7 @@ def nix_value(value: Any, depth: int = 0) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "{ }"
-        body = " ".join(f"{_nix_attr(str(k))} = {nix_value(v, depth + 1)};" for k, v in value.items())
+        body = " ".join(f"{_nix_attr(str(k))} = {nix_value(v, depth + 1)};" for k, v in sorted(value.items(), key=lambda item: str(item[0])))
         return "{ " + body + " }"
     if isinstance(value, Sequence):
         if not value:
@@ -111,7 +113,7 @@ def nix_assignments(option: str, value: Any) -> list[str]:
     """
     if isinstance(value, Mapping) and value:
         lines: list[str] = []
-        for key, item in value.items():
+        for key, item in sorted(value.items(), key=lambda item: str(item[0])):
             lines.extend(nix_assignments(f"{option}.{_nix_attr(str(key))}", item))
         return lines
     return [f"{option} = {nix_value(value)};"]

@@ -15,6 +15,7 @@ from .. import TOOL_NAME, __version__
 from ..catalog import Catalog
 from ..clock import isoformat
 from ..models.common import Status
+from ..models.frameworks import FrameworkId
 from ..models.results import Assessment, ControlResult, GateReport, Reason
 from ..models.subject import InputRef
 from .attestations import AttestationView, attestation_views
@@ -169,6 +170,7 @@ class InputView:
 class Appendix:
     inputs: tuple[InputView, ...]
     sbom: SbomSummary | None
+    sbom_by_digest: bool  # an SBOM was an input, but only its digest is at hand
     verify_commands: tuple[str, ...]
     facts: tuple[Fact, ...]
 
@@ -252,10 +254,13 @@ def _summary(report: GateReport) -> Summary:
     )
 
 
+def by_framework(clauses: dict[FrameworkId, list[str]]) -> list[tuple[FrameworkId, list[str]]]:
+    """Clause references in the frameworks' own order, whatever order the mapping came in."""
+    return [(fw, clauses[fw]) for fw in FrameworkId if clauses.get(fw)]
+
+
 def _clauses(result: ControlResult) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (FRAMEWORK_LABELS.get(fw.value, fw.value), ", ".join(refs)) for fw, refs in result.clauses.items() if refs
-    )
+    return tuple((FRAMEWORK_LABELS[fw.value], ", ".join(refs)) for fw, refs in by_framework(result.clauses))
 
 
 def _params(result: ControlResult) -> tuple[ParamView, ...]:
@@ -268,7 +273,7 @@ def _params(result: ControlResult) -> tuple[ParamView, ...]:
 def _nixos_lines(remediation: dict[str, Any] | None) -> tuple[str, ...]:
     options = (remediation or {}).get("nixos") or {}
     lines: list[str] = []
-    for option, value in options.items():
+    for option, value in sorted(options.items()):
         lines.extend(nix_assignments(str(option), value))
     return tuple(lines)
 
@@ -289,7 +294,7 @@ def _finding(result: ControlResult, blocking: set[str]) -> Finding:
                 c.function,
                 c.status.value,
                 c.message,
-                tuple((key, observed_text(value)) for key, value in c.observed.items()),
+                tuple((key, observed_text(value)) for key, value in sorted(c.observed.items())),
             )
             for c in result.checks
         ),
@@ -346,7 +351,7 @@ def _answering(result: ControlResult, attestations: list[AttestationView], catal
     """The attestations that answer a clause the control cites."""
     frameworks = catalog.frameworks if catalog is not None else {}
     found: list[AttestationView] = []
-    for fw, refs in result.clauses.items():
+    for fw, refs in by_framework(result.clauses):
         framework = frameworks.get(fw)
         for ref in refs:
             clause = (framework.resolve(ref) if framework is not None else ref) or ref
@@ -369,7 +374,7 @@ def _controls(assessment: Assessment) -> tuple[ControlRow, ...]:
             r.title,
             r.severity.value,
             r.status.value,
-            ", ".join(FRAMEWORK_LABELS.get(fw.value, fw.value) for fw, refs in r.clauses.items() if refs),
+            ", ".join(FRAMEWORK_LABELS[fw.value] for fw, _ in by_framework(r.clauses)),
         )
         for r in sorted(assessment.results, key=lambda r: natural_key(r.control_id))
     )
@@ -396,9 +401,11 @@ def _appendix(report: GateReport, context: ReportContext) -> Appendix:
         Fact("Policy digest", d.policy_digest, mono=True),
         Fact("Results schema", a.schema_, mono=True),
     )
+    inputs = context.inputs or a.inputs
     return Appendix(
-        inputs=_inputs(context.inputs or a.inputs),
+        inputs=_inputs(inputs),
         sbom=summarise_sbom(context.sbom) if context.sbom is not None else None,
+        sbom_by_digest=context.sbom is None and any(i.kind.startswith("sbom") for i in inputs),
         verify_commands=tuple(context.verify_commands),
         facts=facts,
     )

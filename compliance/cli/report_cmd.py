@@ -1,0 +1,59 @@
+"""``compliance evidence report PACKET --pdf F [--html F]``: the auditor's report of a packet.
+
+Attached to the ``evidence`` group of :mod:`.evidence`; that module registers the group,
+so this one exports no command of its own. Both documents are rendered in memory before
+either is written, and each is written under a temporary name then renamed: a failure
+leaves no file, and never half of one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import UsageError
+from ..fsutil import atomic_write
+from ._common import catalog_option
+from .evidence import evidence_group
+
+
+def _check_destination(option: str, path: str) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: is a directory, expected a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{option} {path}: directory {target.parent} does not exist")
+
+
+@evidence_group.command("report")
+@click.argument("packet", metavar="PACKET")
+@click.option("--pdf", "pdf_path", required=True, metavar="F", help="Write the PDF report to F.")
+@click.option("--html", "html_path", metavar="F", help="Also write the HTML report (self-contained) to F.")
+@catalog_option
+def report_command(packet: str, pdf_path: str, html_path: str | None, catalog: Path | None) -> int:
+    """Render the auditor's report of a packet (a directory or a .tar.gz). Exit 0 ok, 2 error.
+
+    With the catalog and SOURCE_DATE_EPOCH the packet was built with, the PDF is byte for
+    byte the report.pdf inside the packet."""
+    from ..catalog import load_catalog
+    from ..evidence.packet import open_packet
+    from ..report import render_html, render_pdf
+    from ..report.from_packet import report_from_packet
+
+    _check_destination("--pdf", pdf_path)
+    if html_path is not None:
+        _check_destination("--html", html_path)
+        if Path(html_path).resolve() == Path(pdf_path).resolve():
+            raise UsageError(f"--html {html_path}: the same file as --pdf")
+    report, context = report_from_packet(open_packet(packet), load_catalog(catalog))
+    pdf = render_pdf(report, context)
+    html = render_html(report, context) if html_path is not None else None
+    atomic_write(pdf_path, pdf)
+    if html_path is not None and html is not None:
+        atomic_write(html_path, html)
+    click.echo(f"report of packet {context.packet_id}: {pdf_path}" + (f", {html_path}" if html_path else ""))
+    return 0
+
+
+COMMANDS: list[click.Command] = []

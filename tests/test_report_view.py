@@ -1,0 +1,132 @@
+"""What the report says, decided before any layout: coverage matrix, order of findings,
+waivers and attestations, shortened values, escaping, and independence from the order in
+which a report's mappings were read."""
+
+from __future__ import annotations
+
+from compliance import formats
+from compliance.catalog import load_catalog
+from compliance.models.common import Status
+from compliance.models.frameworks import FrameworkId
+from compliance.models.results import GateReport
+from compliance.report import render_html
+from compliance.report.coverage import ClauseState, FrameworkCoverage, coverage_matrix
+from compliance.report.html import css_string
+from compliance.report.values import nix_assignments, observed_text
+from compliance.report.view import build_view
+from tests.support.report_sample import MISSING, sample_context, sample_report
+
+
+def _rows(framework: FrameworkId, catalog_given: bool = True) -> FrameworkCoverage:
+    report = sample_report()
+    view = build_view(report, sample_context(catalog=load_catalog() if catalog_given else None))
+    return next(fw for fw in view.coverage.frameworks if fw.id == framework.value)
+
+
+def test_every_clause_of_the_catalog_is_listed_and_gaps_are_not_covered() -> None:
+    nis2 = _rows(FrameworkId.NIS2)
+    catalog = load_catalog().frameworks[FrameworkId.NIS2]
+    assert [row.clause_id for row in nis2.rows] == [c.id for c in catalog.clauses]
+    assert nis2.complete and nis2.note is None
+    by_id = {row.clause_id: row for row in nis2.rows}
+    assert by_id["Art.21(2)(a)"].state is ClauseState.NOT_COVERED and not by_id["Art.21(2)(a)"].supports
+    assert nis2.count(ClauseState.NOT_COVERED) == sum(1 for row in nis2.rows if not row.supports and not row.attestations)
+    assert nis2.count(ClauseState.NOT_COVERED) > 40  # most of NIS2 is organisational: the gaps show
+
+
+def test_a_cited_point_counts_towards_its_enclosing_clause() -> None:
+    by_id = {row.clause_id: row for row in _rows(FrameworkId.NIS2).rows}
+    network = by_id["CIR 6.7"]
+    assert [(s.control_id, s.cited) for s in network.supports] == [("NW-01", ("CIR 6.7.2(c)",))]
+    assert network.state is ClauseState.PASS
+
+
+def test_the_worst_supporting_status_is_the_clause_result() -> None:
+    by_id = {row.clause_id: row for row in _rows(FrameworkId.NIS2).rows}
+    assert by_id["CIR 6.3"].state is ClauseState.FAIL  # HK-01 fails
+    assert by_id["CIR 6.10"].state is ClauseState.ERROR  # SC-01 could not decide
+    assert by_id["CIR 11.6"].state is ClauseState.WAIVED  # IA-02 fails under a waiver
+    # Art.21(2)(d) has SC-06 (fail): a failing control is never hidden by another status.
+    assert by_id["Art.21(2)(d)"].state is ClauseState.FAIL
+
+
+def test_a_valid_attestation_answers_a_manual_control_and_an_expired_one_does_not_count() -> None:
+    nis2 = {row.clause_id: row for row in _rows(FrameworkId.NIS2).rows}
+    change = nis2["CIR 6.4"]
+    assert [s.status for s in change.supports] == [Status.MANUAL]
+    assert [a.name for a in change.attestations] == ["ATT-1"] and change.state is ClauseState.ATTESTED
+    iso = {row.clause_id: row for row in _rows(FrameworkId.ISO27001).rows}
+    policy = iso["A.5.1"]
+    assert [a.name for a in policy.attestations] == ["ATT-2"] and not policy.attestations[0].counts
+    assert policy.state is ClauseState.NOT_COVERED
+
+
+def test_without_a_clause_list_the_matrix_lists_cited_clauses_and_says_it_is_incomplete() -> None:
+    nis2 = _rows(FrameworkId.NIS2, catalog_given=False)
+    assert not nis2.complete
+    assert nis2.note is not None and "cannot show what is not covered" in nis2.note
+    ids = [row.clause_id for row in nis2.rows]
+    assert "CIR 6.7.2(c)" in ids and "CIR 6.4.1" in ids  # as cited, by controls and by attestations
+    assert "Art.21(2)(a)" not in ids
+    assert ids.index("CIR 6.4.1") < ids.index("CIR 6.7.2(c)") < ids.index("CIR 6.10.2(b)") < ids.index("CIR 11.6.2(a)")
+
+
+def test_frameworks_come_from_the_assessment_and_another_catalog_is_named() -> None:
+    report = sample_report()
+    matrix = coverage_matrix(report.assessment, load_catalog(), [])
+    assert [fw.id for fw in matrix.frameworks] == ["nis2", "iso27001"] and matrix.catalog_note is None
+    other = report.assessment.model_copy(update={"catalog_digest": "sha256:" + "0" * 64})
+    note = coverage_matrix(other, load_catalog(), []).catalog_note
+    assert note is not None and "sha256:" + "0" * 64 in note
+
+
+def test_findings_put_blocking_controls_first_with_observed_values_and_remedy() -> None:
+    view = build_view(sample_report(), sample_context())
+    assert [f.control_id for f in view.findings] == ["HK-01", "SC-01", "SC-06"]
+    assert [f.blocking for f in view.findings] == [True, True, False]
+    hk01 = view.findings[0]
+    assert hk01.nixos == ('boot.kernel.sysctl."kernel.kptr_restrict" = 2;',)
+    assert ("not_as_expected", "kernel.kptr_restrict: {actual: 0; expected: 2}") in hk01.checks[0].observed
+    assert hk01.params[0].source == "anssi-intermediary"
+
+
+def test_waivers_show_approver_and_expiry() -> None:
+    view = build_view(sample_report(), sample_context())
+    (waiver,) = view.waivers
+    assert (waiver.control_id, waiver.approver, waiver.expires, waiver.covered_status) == (
+        "IA-02", "Jane Roe, CISO", "2026-12-31T23:59:59Z", "fail",
+    )
+
+
+def test_long_lists_are_shortened_with_the_count_of_what_is_left_out() -> None:
+    text = observed_text(MISSING)
+    assert MISSING[0] in text and MISSING[11] in text and MISSING[12] not in text
+    assert text.endswith("… and 88 more (all of them in results.json)")
+    assert observed_text({"b": [], "a": None}) == "a: null; b: none"
+
+
+def test_remediation_values_are_nix() -> None:
+    assert nix_assignments("services.openssh.settings.PermitRootLogin", "no") == ['services.openssh.settings.PermitRootLogin = "no";']
+    assert nix_assignments("nix.settings.substituters", ["https://cache.nixos.org", "${x}"]) == [
+        'nix.settings.substituters = [ "https://cache.nixos.org" "\\${x}" ];'
+    ]
+    assert nix_assignments("boot.kernel.sysctl", {"b.c": -1, "a": True}) == [
+        "boot.kernel.sysctl.a = true;",
+        'boot.kernel.sysctl."b.c" = -1;',
+    ]
+
+
+def test_text_from_the_inputs_is_escaped() -> None:
+    report = sample_report()
+    hostile = report.assessment.results[0].model_copy(update={"title": "<script>alert(1)</script>", "message": "a & b"})
+    assessment = report.assessment.model_copy(update={"results": [hostile, *report.assessment.results[1:]]})
+    html = render_html(report.model_copy(update={"assessment": assessment}), sample_context(packet_id='x"</style><b>')).decode()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "</style><b>" not in html
+    assert str(css_string('a"\\</style>')) == '"a\\22 \\5c \\3c /style\\3e "'
+
+
+def test_a_report_read_back_from_results_json_renders_the_same() -> None:
+    report = sample_report()
+    read_back = GateReport.model_validate_json(formats.render("json", report))
+    assert render_html(read_back, sample_context()) == render_html(report, sample_context())
