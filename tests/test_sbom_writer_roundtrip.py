@@ -5,6 +5,7 @@ top-level paths; and the CycloneDX / SPDX JSON output valid against the schemas.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,4 @@ def test_a_top_level_path_outside_the_closure_is_an_input_error() -> None:
     broken = closure.model_copy(update={"roots": (f"/nix/store/{NIX32[1:33]}-gone-1.0",)})
     with pytest.raises(InputError, match=r"^generated.json: top-level path /nix/store/\S+-gone-1.0 is not in the closure$"):
         write_sbom(broken, "cyclonedx")
+    assert gc.isenabled()  # the writer pauses the cycle collector, and gives it back on failure too
