@@ -1,7 +1,8 @@
 """Inside ``unshare --mount --net``: set up the state a runtime fixture describes, then
 evaluate one control on the local host and print its status as JSON.
 
-Run by :func:`tests.support.runtime_fixtures.run_in_namespace`; everything done here
+Run by :func:`tests.support.runtime_fixtures.run_in_namespace` (a control) or
+:func:`~tests.support.runtime_fixtures.run_probe_in_namespace` (one probe, given parameters); everything done here
 (sysctls of the new network namespace, its firewall, its sockets, mounts of the private
 mount namespace) disappears with the process.
 """
@@ -14,8 +15,9 @@ import socket
 import subprocess
 import sys
 
-from compliance import engine
+from compliance import engine, registry
 from compliance.catalog import load_catalog
+from compliance.errors import CheckError, NotApplicable
 from compliance.hosts import LocalHost
 from compliance.models.control import CheckKind
 from compliance.selection import select
@@ -54,14 +56,26 @@ def main(path: str) -> int:
             subprocess.run(["mount", "-t", mount["type"], "-o", mount["options"], mount["type"], mount["target"]], check=True)
     for link, dest in (setup.get("links") or {}).items():
         os.symlink(dest, link)
+    for argv in setup.get("commands") or []:
+        subprocess.run(argv, check=True)
     sockets = [_listen(s) for s in setup.get("listen") or []]
 
-    catalog = load_catalog()
-    selected = next(s for s in select(catalog, [], CheckKind.RUNTIME).controls if s.control.id == request["control"])
     host = LocalHost()
     host.expected_closure = request.get("expect_closure")
-    result = engine.evaluate_control(selected, CheckKind.RUNTIME, host)
-    json.dump({"status": result.status.value, "message": result.message}, sys.stdout)
+    if "probe" in request:  # one probe with explicit parameters
+        spec = registry.get(CheckKind.RUNTIME, request["probe"])
+        assert spec is not None, request["probe"]
+        try:
+            outcome = spec.func(host, spec.params.model_validate(request.get("params") or {}))
+            answer = {"status": outcome.status.value, "message": outcome.message}
+        except (CheckError, NotApplicable) as exc:
+            answer = {"status": "error" if isinstance(exc, CheckError) else "not_applicable", "message": str(exc)}
+    else:
+        catalog = load_catalog()
+        selected = next(s for s in select(catalog, [], CheckKind.RUNTIME).controls if s.control.id == request["control"])
+        result = engine.evaluate_control(selected, CheckKind.RUNTIME, host)
+        answer = {"status": result.status.value, "message": result.message}
+    json.dump(answer, sys.stdout)
     for sock in sockets:
         sock.close()
     return 0

@@ -17,7 +17,8 @@ says how to make that state for real, in one of two ways::
         "listen": ["tcp:0.0.0.0:8080"],           # sockets to hold open
         "mounts": [{"target": "/run", "type": "tmpfs", "options": "nosuid"},
                    {"target": "/nix/store", "bind": true, "options": "ro"}],
-        "links": {"/run/current-system": "{{nix:system}}"}   # after the mounts
+        "links": {"/run/current-system": "{{nix:system}}"},  # after the mounts
+        "commands": [["iptables", "-P", "INPUT", "DROP"]]     # run last
       },
       "expect_closure": "/nix/store/..."          # what --expect-closure would say
     }
@@ -94,8 +95,17 @@ def run_runtime_fixture(selected: SelectedControl, spec: dict[str, Any], workdir
 
 def run_in_namespace(control_id: str, setup: dict[str, Any], expect: str | None, workdir: Path) -> tuple[Status, str]:
     """Evaluate a control on this machine inside fresh mount and network namespaces."""
+    return _namespace({"control": control_id, "setup": setup, "expect_closure": expect}, workdir)
+
+
+def run_probe_in_namespace(probe: str, params: dict[str, Any], setup: dict[str, Any], workdir: Path, expect: str | None = None) -> tuple[Status, str]:
+    """Run one probe with explicit parameters on this machine inside fresh namespaces."""
+    return _namespace({"probe": probe, "params": params, "setup": setup, "expect_closure": expect}, workdir)
+
+
+def _namespace(doc: dict[str, Any], workdir: Path) -> tuple[Status, str]:
     request = workdir / "namespace.json"
-    request.write_text(json.dumps({"control": control_id, "setup": setup, "expect_closure": expect}))
+    request.write_text(json.dumps(doc))
     proc = subprocess.run(
         ["unshare", "--mount", "--net", "--propagation", "private", sys.executable, "-m", "tests.support.namespace", str(request)],
         capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
