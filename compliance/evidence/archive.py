@@ -28,6 +28,7 @@ from ..errors import InputError, UnsafeArchiveError
 from .layout import MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, SAFE_PATH_PATTERN
 
 _SAFE = re.compile(SAFE_PATH_PATTERN)
+READ_SIZE = 1 << 20  # tarfile reads the stream in records of this size (its default, 10 KiB, costs a call per record)
 HEADER_ALLOWANCE = 64 << 10  # tar headers and padding on top of the file bytes, per entry, at most
 
 
@@ -95,7 +96,7 @@ def iter_archive(path: str | Path, limits: Limits = Limits()) -> Iterator[tuple[
         bound = limits.max_total_bytes + (limits.max_entries + 2) * HEADER_ALLOWANCE
         stream = _BoundedReader(gzip.GzipFile(fileobj=handle, mode="rb"), bound, source)
         try:
-            with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=stream, mode="r|", bufsize=READ_SIZE) as tar:  # type: ignore[call-overload]
                 yield from _members(tar, limits, source)
         except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise InputError(source, f"not a readable tarball: {exc}") from None
