@@ -16,13 +16,13 @@ from typing import Annotated, Any
 from .. import clock
 from ..errors import CheckError
 from ..models.params import FALSE, HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
-from ..models.vulns import ReportRole, VexStatus, VulnerabilityData, VulnSeverity
+from ..models.vulns import Finding, ReportRole, VexStatus, VulnerabilityData, VulnSeverity
 from ..registry import Outcome, failed, passed, predicate
 from ..subject import Subject
 from ..vulns.coverage import ExceptionIndex, VexIndex
 from ..vulns.exceptions import ExceptionRules, exception_problems
 from ..vulns.freshness import FreshnessLimits, data_ages
-from ..vulns.inventory import Inventory
+from ..vulns.inventory import Inventory, Location
 from ..vulns.judge import Judged, Thresholds, Verdict, deduplicate, judge
 
 MAX_PATHS_LISTED = 5
@@ -123,19 +123,20 @@ def known_vulnerabilities(subject: Subject, params: KnownVulnerabilityParams) ->
     summary = (f"{counts['below_threshold']} below the threshold, {counts['suppressed_by_vex']} suppressed by VEX, "
                f"{counts['excepted']} under exception, {counts['not_in_release']} not in the release")
     if blocking:
-        shown = "; ".join(f"{i.finding.id} in {_where(i)} ({', '.join(i.reasons)})" for i in blocking[:3])
+        shown = "; ".join(f"{i.finding.id} in {_where(i.finding, i.location)} ({', '.join(i.reasons)})" for i in blocking[:3])
         more = f" and {len(blocking) - 3} more" if len(blocking) > 3 else ""
         verb = "vulnerability blocks" if len(blocking) == 1 else "vulnerabilities block"
         return failed(f"{len(blocking)} known {verb} the release: {shown}{more} ({summary})", **observed)
     return passed(f"no blocking vulnerability among {len(distinct)} distinct findings ({summary})", **observed)
 
 
-def _where(item: Judged) -> str:
-    """The store path name when the finding lies in the closure, else what the report named."""
-    if item.location is None:
-        return item.finding.component.label
-    first = item.location.paths[0]
-    return first.rsplit("/", 1)[-1] if first.startswith("/") else first
+def _where(finding: Finding, location: Location | None) -> str:
+    """The store path's name (without its hash) when the finding lies in the closure,
+    else what the report named. Observed values keep the full store paths."""
+    if location is None:
+        return finding.component.label
+    first = location.paths[0]
+    return first.rsplit("/", 1)[-1].split("-", 1)[-1] if first.startswith("/") else first
 
 
 def _ordered(items: list[Judged]) -> list[Judged]:
@@ -219,7 +220,7 @@ def _unrecorded_suppressions(subject: Subject, data: VulnerabilityData, now: dat
             continue
         if any(not exception_problems(e, now, rules) for e in exceptions.exceptions_for(finding, location)):
             continue
-        out.append(f"{finding.id} in {finding.component.label} ({finding.scanner}, {finding.source})")
+        out.append(f"{finding.id} in {_where(finding, location)} ({finding.scanner}, {finding.source})")
     return out
 
 

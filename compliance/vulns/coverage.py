@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..models.vulns import ComponentRef, Finding, VexStatement, VulnException
-from .inventory import Inventory, Location, name_keys, version_keys
+from .inventory import NIX_PURL_TYPES, Inventory, Location, name_keys, version_keys
 from .purl import parse_purl
 
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
@@ -35,14 +35,21 @@ def _name_version(ref: ComponentRef) -> tuple[str | None, str | None]:
 
 def same_component(claim: ComponentRef, component: ComponentRef) -> bool:
     """Does ``claim`` (a VEX product, an exception's component) name ``component``?
-    A claim without a version names every version."""
+    A claim without a version names every version. A purl of another ecosystem than Nix
+    names only a component known by a purl of that ecosystem."""
     for attr in ("store_path", "derivation", "ref"):
         mine, theirs = getattr(claim, attr), getattr(component, attr)
         if mine and theirs and mine == theirs:
             return True
-    if claim.purl and component.purl:
-        a, b = parse_purl(claim.purl), parse_purl(component.purl)
-        if a and b and (a.type, a.namespace) != (b.type, b.namespace):
+    if claim.purl:
+        mine_purl = parse_purl(claim.purl)
+        if mine_purl is None:
+            return False
+        theirs_purl = parse_purl(component.purl) if component.purl else None
+        if theirs_purl is not None:
+            if (mine_purl.type, mine_purl.namespace) != (theirs_purl.type, theirs_purl.namespace):
+                return False
+        elif mine_purl.type not in NIX_PURL_TYPES:
             return False
     name, version = _name_version(claim)
     other_name, other_version = _name_version(component)
@@ -71,7 +78,7 @@ class _Claim:
 def _claim(order: int, products: tuple[ComponentRef, ...], inventory: Inventory) -> _Claim:
     paths: set[str] = set()
     for product in products:
-        located = inventory.locate(product)
+        located = inventory.locate(product, strict=True)
         if located is not None:
             paths.update(located.paths)
     return _Claim(order, products, frozenset(paths), bool(paths & inventory.roots))

@@ -27,6 +27,9 @@ _OUTPUT_SUFFIX = re.compile(r"-[a-z][a-z0-9_]*$")
 _PYTHON_PREFIX = re.compile(r"^python3(?:\.?\d+)?-(.+)$")
 
 NameKey = tuple[str, str | None]
+# purl types whose name is a Nix package name (sbomnix and bombon write pkg:nix; genealogos
+# and nix2sbom write pkg:generic).
+NIX_PURL_TYPES = frozenset({"nix", "generic"})
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,13 @@ class Inventory:
         if component.purl:
             self._by_purl[component.purl].append(location)
 
-    def locate(self, ref: ComponentRef) -> Location | None:
-        """The most precise identity that names something of the release wins."""
+    def locate(self, ref: ComponentRef, *, strict: bool = False) -> Location | None:
+        """The most precise identity that names something of the release wins.
+
+        ``strict`` is for claims that hide findings (VEX products, exceptions): a purl
+        then names a store path by its name only when it is a Nix (or generic) purl, so
+        that a statement about Debian's openssl does not speak for Nix's.
+        """
         if ref.store_path and ref.store_path in self.paths:
             return Location((ref.store_path,), "store_path")
         if ref.derivation:
@@ -113,7 +121,8 @@ class Inventory:
             if found := self._by_purl.get(ref.purl):
                 return Location(tuple(found), "sbom")
             purl = parse_purl(ref.purl)
-            if purl is not None and (named := self._lookup_name(purl.name, purl.version)):
+            nix_named = purl is not None and (not strict or purl.type in NIX_PURL_TYPES)
+            if purl is not None and nix_named and (named := self._lookup_name(purl.name, purl.version)):
                 return Location(named, "purl")
         if ref.name and (named := self._lookup_name(ref.name, ref.version)):
             return Location(named, "name_version")

@@ -57,7 +57,8 @@ def _finding(vuln: Fields, source: str, scanned_at: datetime | None) -> Finding:
     if ratings is not None:
         for origin in ratings.obj:
             rating = ratings.child(origin)
-            assert rating is not None
+            if rating is None:  # a source with no rating
+                continue
             for score_key, vector_key, version in _CVSS_FIELDS:
                 score = rating.number(score_key)
                 if score is None:
