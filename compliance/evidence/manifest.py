@@ -38,8 +38,10 @@ class InputEntry(Record):
     file: str | None = Field(default=None, pattern=SAFE_PATH_PATTERN)
 
 
-class Manifest(Record):
-    schema_: str = Field(default=MANIFEST_SCHEMA, alias="$schema")
+class PacketIdentity(Record):
+    """What the manifest and the statement's predicate both say about the packet; the
+    verifier checks that they say the same."""
+
     packet_id: str
     created: datetime
     tool: str
@@ -51,6 +53,13 @@ class Manifest(Record):
     catalog_digest: str
     verdict: str
     passed: bool
+
+    def identity(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in PacketIdentity.model_fields}
+
+
+class Manifest(PacketIdentity):
+    schema_: str = Field(default=MANIFEST_SCHEMA, alias="$schema")
     key_fingerprint: str
     predicate_type: str
     inputs: list[InputEntry]

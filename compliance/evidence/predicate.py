@@ -7,15 +7,13 @@ verify-blob-attestation`` can check the statement against the NAR itself.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
 from ..models.common import Record, Status
-from ..models.results import GateReport, SubjectRef
+from ..models.results import GateReport
 from ..signing.intoto import ResourceDescriptor
 from .layout import PREDICATE_SCHEMA, RESULTS
-from .manifest import SHA256_PATTERN, Manifest
+from .manifest import SHA256_PATTERN, Manifest, PacketIdentity
 
 
 class Digested(Record):
@@ -23,44 +21,22 @@ class Digested(Record):
     sha256: str = Field(pattern=SHA256_PATTERN)
 
 
-class GatePredicate(Record):
+class GatePredicate(PacketIdentity):
     schema_: str = Field(default=PREDICATE_SCHEMA, alias="$schema")
-    packet_id: str
-    assessment_id: str
-    created: datetime
-    tool: str
-    tool_version: str
     manifest: Digested
     results: Digested
-    subject: SubjectRef
-    profiles: list[str]
-    policy_digest: str
-    catalog_digest: str
-    verdict: str
-    passed: bool
     counts: dict[Status, int]
     blocking: list[str]
 
 
 def make_predicate(report: GateReport, manifest: Manifest, manifest_sha256: str) -> GatePredicate:
-    a = report.assessment
     results = manifest.file(RESULTS)
     assert results is not None
     return GatePredicate(
-        packet_id=manifest.packet_id,
-        assessment_id=a.id,
-        created=a.created,
-        tool=a.tool,
-        tool_version=a.tool_version,
+        **manifest.identity(),
         manifest=Digested(path="manifest.json", sha256=manifest_sha256),
         results=Digested(path=RESULTS, sha256=results.sha256),
-        subject=a.subject,
-        profiles=a.profiles,
-        policy_digest=report.decision.policy_digest,
-        catalog_digest=a.catalog_digest,
-        verdict=report.decision.verdict,
-        passed=report.decision.passed,
-        counts=dict(sorted(a.counts().by_status.items())),
+        counts=dict(sorted(report.assessment.counts().by_status.items())),
         blocking=sorted({r.control_id for r in report.decision.blocking if r.control_id}),
     )
 

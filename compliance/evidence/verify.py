@@ -131,12 +131,21 @@ def _step_manifest(state: _State, step: Step) -> None:
         collect.fail(MANIFEST, str(exc))
 
 
+def _signed_pair(state: _State, step: Step, collect: _Collector, name: str) -> tuple[bytes, bytes] | None:
+    """manifest.json and the signature file ``name``, or None (the step is then failed or
+    skipped)."""
+    manifest, raw = state.packet.files.get(MANIFEST), _require(state, name, collect)
+    if raw is not None and manifest is None:
+        step.skipped = "needs manifest.json"
+    return (manifest, raw) if manifest is not None and raw is not None else None
+
+
 def _step_manifest_signature(state: _State, step: Step) -> None:
     collect = _Collector(step)
-    manifest, raw = state.packet.files.get(MANIFEST), _require(state, MANIFEST_SIGNATURE, collect)
-    if manifest is None or raw is None:
-        step.skipped = None if raw is None else "needs manifest.json"
+    pair = _signed_pair(state, step, collect, MANIFEST_SIGNATURE)
+    if pair is None:
         return
+    manifest, raw = pair
     try:
         signature = decode_signature(raw, MANIFEST_SIGNATURE)
     except VerificationError as exc:
@@ -150,11 +159,10 @@ def _step_manifest_signature(state: _State, step: Step) -> None:
 
 def _step_manifest_bundle(state: _State, step: Step) -> None:
     collect = _Collector(step)
-    manifest, raw = state.packet.files.get(MANIFEST), _require(state, MANIFEST_BUNDLE, collect)
-    if manifest is None or raw is None:
-        step.skipped = None if raw is None else "needs manifest.json"
-        return
-    collect.check(MANIFEST_BUNDLE, lambda: verify_message_bundle(parse_bundle(raw, MANIFEST_BUNDLE), manifest, state.key, MANIFEST_BUNDLE))
+    pair = _signed_pair(state, step, collect, MANIFEST_BUNDLE)
+    if pair is not None:
+        manifest, raw = pair
+        collect.check(MANIFEST_BUNDLE, lambda: verify_message_bundle(parse_bundle(raw, MANIFEST_BUNDLE), manifest, state.key, MANIFEST_BUNDLE))
 
 
 def _step_statement(state: _State, step: Step) -> None:
@@ -247,13 +255,9 @@ def _statement_agrees(state: _State, manifest: Manifest, collect: _Collector) ->
         collect.fail(f, "the statement's manifest digest is not the sha256 of manifest.json")
     if statement.subject != statement_subjects(manifest):
         collect.fail(f, "the statement's subject is not the release the manifest names")
-    _compare(collect, f, "packet_id", predicate.packet_id, manifest.packet_id)
-    _compare(collect, f, "assessment_id", predicate.assessment_id, manifest.assessment_id)
-    _compare(collect, f, "subject", predicate.subject, manifest.subject)
-    _compare(collect, f, "verdict", (predicate.verdict, predicate.passed), (manifest.verdict, manifest.passed))
-    _compare(collect, f, "profiles", predicate.profiles, manifest.profiles)
-    _compare(collect, f, "policy_digest", predicate.policy_digest, manifest.policy_digest)
-    _compare(collect, f, "catalog_digest", predicate.catalog_digest, manifest.catalog_digest)
+    mine, theirs = predicate.identity(), manifest.identity()
+    for name in mine:
+        _compare(collect, f, name, mine[name], theirs[name])
     results = manifest.file(RESULTS)
     _compare(collect, f, "results sha256", predicate.results.sha256, results.sha256 if results else None)
 
