@@ -130,3 +130,22 @@ def test_a_report_read_back_from_results_json_renders_the_same() -> None:
     report = sample_report()
     read_back = GateReport.model_validate_json(formats.render("json", report))
     assert render_html(read_back, sample_context()) == render_html(report, sample_context())
+
+
+def test_anssi_rows_are_the_levels_the_profiles_select_and_a_higher_citation_is_kept() -> None:
+    catalog = load_catalog()
+    report = sample_report()
+    hk01 = report.assessment.results[0].model_copy(update={"clauses": {FrameworkId.ANSSI: ["R9", "R15"]}})
+    assessment = report.assessment.model_copy(update={
+        "profiles": ["anssi-minimal", "anssi-intermediary"],
+        "frameworks": [FrameworkId.ANSSI],
+        "results": [hk01, *report.assessment.results[1:]],
+    })
+    (anssi,) = coverage_matrix(assessment, catalog, []).frameworks
+    levels = {row.level for row in anssi.rows if row.part != "Cited, beyond the levels in scope"}
+    assert levels == {"minimal", "intermediary"}
+    expected = [c.id for c in catalog.frameworks[FrameworkId.ANSSI].clauses if c.level and c.level.value in levels]
+    assert [row.clause_id for row in anssi.rows][: len(expected)] == expected
+    (beyond,) = [row for row in anssi.rows if row.part == "Cited, beyond the levels in scope"]
+    assert (beyond.clause_id, beyond.level, [s.control_id for s in beyond.supports]) == ("R15", "high", ["HK-01"])
+    assert anssi.note is not None and "(minimal, intermediary)" in anssi.note

@@ -5,9 +5,12 @@ controls of the assessment support it (with their status), which attestations an
 and, as plainly as the rest, when nothing does. A clause no control covers is not a pass:
 it is evidence the packet does not contain.
 
-With the catalog's clause list for a framework the matrix is complete. Without one it can
-only list the clauses that the controls cite, and says so, because it then cannot show
-what is missing.
+With the catalog's clause list for a framework the matrix is complete: its rows are the
+clauses ``compliance frameworks coverage`` lists for the assessment's profiles (for ANSSI,
+the recommendations of the levels they select). Which controls support a clause is read
+from the signed results, not from today's catalog: the report shows what was evidenced.
+Without a clause list the matrix can only list the clauses that the controls cite, and says
+so, because it then cannot show what is missing.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..catalog import Catalog
+from ..coverage import framework_coverage as catalog_coverage
 from ..models.common import Status
-from ..models.frameworks import Framework, FrameworkId
+from ..models.frameworks import AnssiLevel, Clause, Framework, FrameworkId
 from ..models.results import Assessment, ControlResult
 from .attestations import AttestationView
 
@@ -129,20 +133,14 @@ def _frameworks_to_show(assessment: Assessment) -> tuple[list[FrameworkId], bool
     return [fw for fw in FrameworkId if fw in cited], False
 
 
-def framework_coverage(
-    framework_id: FrameworkId,
-    results: list[ControlResult],
-    attestations: list[AttestationView],
-    framework: Framework | None,
-) -> FrameworkCoverage:
-    # Every reference the controls cite, mapped to its catalog clause (itself without a catalog).
-    refs = {ref for r in results for ref in r.clauses.get(framework_id, [])}
-    clause_of = {ref: (framework.resolve(ref) if framework is not None else ref) or ref for ref in refs}
+def _supports(framework_id: FrameworkId, results: list[ControlResult], framework: Framework | None) -> dict[str, list[Support]]:
+    """Clause → the controls citing it or a point under it (the clause is the reference itself
+    without a clause list), from the clauses the signed results record."""
     supports: dict[str, list[Support]] = {}
     for result in sorted(results, key=lambda r: natural_key(r.control_id)):
         under: dict[str, list[str]] = {}
         for ref in result.clauses.get(framework_id, []):
-            clause = clause_of[ref]
+            clause = (framework.resolve(ref) if framework is not None else ref) or ref
             under.setdefault(clause, [])
             if ref != clause:
                 under[clause].append(ref)
@@ -150,6 +148,25 @@ def framework_coverage(
             supports.setdefault(clause, []).append(
                 Support(result.control_id, result.title, result.status, tuple(sorted(set(cited), key=natural_key)))
             )
+    return supports
+
+
+def anssi_levels(assessment: Assessment, catalog: Catalog) -> set[AnssiLevel] | None:
+    """The ANSSI levels the assessment's profiles select by, None when none does."""
+    levels = {
+        level for pid in assessment.profiles if pid in catalog.profiles for level in catalog.profiles[pid].select.anssi_levels
+    }
+    return levels or None
+
+
+def framework_matrix(
+    framework_id: FrameworkId,
+    assessment: Assessment,
+    attestations: list[AttestationView],
+    catalog: Catalog | None,
+) -> FrameworkCoverage:
+    framework = catalog.frameworks.get(framework_id) if catalog is not None else None
+    supports = _supports(framework_id, assessment.results, framework)
 
     def row(
         clause_id: str, title: str | None, part: str | None, level: str | None, checkable: bool | None, listed: bool
@@ -158,20 +175,31 @@ def framework_coverage(
         answering = tuple(a for a in attestations if a.answers(framework_id, clause_id, framework))
         return ClauseRow(clause_id, title, part, level, checkable, backing, answering, _state(backing, answering), listed)
 
-    if framework is not None:
-        rows = [
-            row(c.id, c.title, c.part, c.level.value if c.level else None, c.machine_checkable, True)
-            for c in framework.clauses
-        ]
-        listed = framework.clause_ids()
-        strays = sorted((c for c in supports if c not in listed), key=natural_key)
-        rows += [row(c, None, "Cited, but not in this catalog's clause list", None, None, False) for c in strays]
-        note = None
-        if strays:
-            note = (
-                f"{len(strays)} reference(s) cited by the controls are not in this catalog's clause list "
+    if catalog is not None and framework is not None:
+        # The clauses in scope are those 'compliance frameworks coverage' lists for these profiles.
+        levels = anssi_levels(assessment, catalog)
+        in_scope = [c.clause for c in catalog_coverage(catalog, framework_id, controls=(), levels=levels).clauses]
+
+
+        def listed(clause: Clause, part: str | None) -> ClauseRow:
+            return row(clause.id, clause.title, part, clause.level.value if clause.level else None, clause.machine_checkable, True)
+
+        rows = [listed(c, c.part) for c in in_scope]
+        shown = {c.id for c in in_scope}
+        beyond = sorted((c for c in framework.clauses if c.id in supports and c.id not in shown), key=lambda c: natural_key(c.id))
+        unknown = sorted((c for c in supports if c not in framework.clause_ids()), key=natural_key)
+        rows += [listed(c, "Cited, beyond the levels in scope") for c in beyond]
+        rows += [row(c, None, "Cited, but not in this catalog's clause list", None, None, False) for c in unknown]
+        notes = []
+        if levels is not None and framework_id is FrameworkId.ANSSI:
+            names = ", ".join(level.value for level in AnssiLevel if level in levels)
+            notes.append(f"In scope: the recommendations of the levels the profiles select ({names}).")
+        if unknown:
+            notes.append(
+                f"{len(unknown)} reference(s) cited by the controls are not in this catalog's clause list "
                 f"for {framework.title} (shown last): the assessment was made with another catalog."
             )
+        note = " ".join(notes) or None
         return FrameworkCoverage(framework_id.value, framework.title, framework.version, True, note, tuple(rows))
     attested_refs = {ref for a in attestations for ref in a.clauses.get(framework_id, [])}
     cited_clauses = sorted({*supports, *attested_refs}, key=natural_key)
@@ -194,7 +222,6 @@ class CoverageMatrix:
 
 def coverage_matrix(assessment: Assessment, catalog: Catalog | None, attestations: list[AttestationView]) -> CoverageMatrix:
     framework_ids, chosen = _frameworks_to_show(assessment)
-    catalogs = catalog.frameworks if catalog is not None else {}
     note = None
     if catalog is not None and catalog.digest != assessment.catalog_digest:
         note = (
@@ -202,7 +229,7 @@ def coverage_matrix(assessment: Assessment, catalog: Catalog | None, attestation
             f"catalog {assessment.catalog_digest}. Clause lists may differ between the two."
         )
     return CoverageMatrix(
-        tuple(framework_coverage(fw, assessment.results, attestations, catalogs.get(fw)) for fw in framework_ids),
+        tuple(framework_matrix(fw, assessment, attestations, catalog) for fw in framework_ids),
         chosen,
         note,
     )

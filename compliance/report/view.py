@@ -155,7 +155,6 @@ class ControlRow:
     title: str
     severity: str
     status: str
-    frameworks: str
 
 
 @dataclass(frozen=True)
@@ -374,7 +373,6 @@ def _controls(assessment: Assessment) -> tuple[ControlRow, ...]:
             r.title,
             r.severity.value,
             r.status.value,
-            ", ".join(FRAMEWORK_LABELS[fw.value] for fw, _ in by_framework(r.clauses)),
         )
         for r in sorted(assessment.results, key=lambda r: natural_key(r.control_id))
     )
