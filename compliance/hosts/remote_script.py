@@ -39,7 +39,7 @@ t=$(mktemp -d) || {{ echo "mktemp -d failed" >&2; exit 97; }}
 trap 'rm -rf "$t"' EXIT
 trap 'exit 98' HUP INT TERM
 if command -v timeout >/dev/null 2>&1; then T="timeout -k 5 {COMMAND_TIMEOUT_S}"; else T=; fi
-e() {{ printf '%s %s %s %s %s %s\\n' "$TOKEN" "$1" "$2" $(wc -c <"$t/o") $(wc -c <"$t/e") "$3"; cat "$t/o" "$t/e"; }}
+e() {{ i=$1; r=$2; f=$3; x=$4; set -- $(wc -c "$t/o$x" "$t/e$x"); printf '%s %s %s %s %s %s\\n' "$TOKEN" "$i" "$r" "$1" "$3" "$f"; cat "$t/o$x" "$t/e$x"; }}
 z() {{ : >"$t/o"; : >"$t/e"; }}
 """
 
@@ -56,8 +56,48 @@ def _file_like(index: int, path: str, test: str, command: str) -> str:
     )
 
 
+def _command(index: int, request: RunCommand) -> str:
+    """Run in the background into its own files; ``_emit_job`` prints it after ``wait``."""
+    argv = " ".join(_q(a) for a in request.argv)
+    return (
+        f"if command -v {_q(request.argv[0])} >/dev/null 2>&1; then "
+        f"( $T {argv} >\"$t/o{index}\" 2>\"$t/e{index}\" </dev/null; echo $? >\"$t/r{index}\" ) & "
+        f"else : >\"$t/o{index}\"; : >\"$t/e{index}\"; echo missing >\"$t/r{index}\"; fi\n"
+    )
+
+
+def _find(index: int, request: FindSpecial) -> str:
+    roots = " ".join(_q(r) for r in request.roots)
+    find = find_argv(['"$@"'], list(request.prune))
+    assert FIND_FORMAT in find
+    rendered = " ".join(a if a == '"$@"' else _q(a) for a in find)
+    return (
+        f"( set --; for r in {roots}; do if [ -e \"$r\" ] || [ -L \"$r\" ]; then set -- \"$@\" \"$r\"; fi; done; "
+        f"if [ $# -gt 0 ]; then {rendered} >\"$t/f{index}\" 2>\"$t/e{index}\" </dev/null; r=$?; "
+        f"else : >\"$t/f{index}\"; : >\"$t/e{index}\"; r=0; fi; "
+        f"sort <\"$t/f{index}\" >\"$t/o{index}\"; echo $r >\"$t/r{index}\" ) &\n"
+    )
+
+
+def _emit_job(index: int) -> str:
+    return (
+        f"r=$(cat \"$t/r{index}\"); if [ \"$r\" = missing ]; then e {index} 127 missing {index}; "
+        f"elif [ -n \"$T\" ] && [ \"$r\" -eq 124 ]; then e {index} $r timeout {index}; else e {index} $r ok {index}; fi\n"
+    )
+
+
 def render(requests: list[Request], token: str) -> str:
+    """The script: commands and walks start in the background first (they take the time),
+    files are read meanwhile, then every job's answer is printed once all have ended."""
     lines = [f"TOKEN={_q(token)}\n", PRELUDE]
+    jobs: list[int] = []
+    for index, request in enumerate(requests):
+        if isinstance(request, RunCommand):
+            lines.append(_command(index, request))
+            jobs.append(index)
+        elif isinstance(request, FindSpecial):
+            lines.append(_find(index, request))
+            jobs.append(index)
     for index, request in enumerate(requests):
         if isinstance(request, ReadFile):
             lines.append(_file_like(index, request.path, "-e", "cat"))
@@ -67,28 +107,14 @@ def render(requests: list[Request], token: str) -> str:
             lines.append(_file_like(index, request.path, "-d", "ls -A1"))
         elif isinstance(request, ResolvePath):
             lines.append(_file_like(index, request.path, "-e", "readlink -e"))
-        elif isinstance(request, RunCommand):
-            argv = " ".join(_q(a) for a in request.argv)
-            lines.append(
-                f"if command -v {_q(request.argv[0])} >/dev/null 2>&1; then $T {argv} >\"$t/o\" 2>\"$t/e\" </dev/null; "
-                f"r=$?; if [ -n \"$T\" ] && [ $r -eq 124 ]; then e {index} $r timeout; else e {index} $r ok; fi; "
-                f"else z; e {index} 127 missing; fi\n"
-            )
-        elif isinstance(request, FindSpecial):
-            roots = " ".join(_q(r) for r in request.roots)
-            find = find_argv(['"$@"'], list(request.prune))
-            rendered = " ".join(a if a == '"$@"' else _q(a) for a in find)
-            assert FIND_FORMAT in find
-            lines.append(
-                f"set --; for r in {roots}; do if [ -e \"$r\" ] || [ -L \"$r\" ]; then set -- \"$@\" \"$r\"; fi; done; "
-                f"if [ $# -gt 0 ]; then {rendered} >\"$t/f\" 2>\"$t/e\" </dev/null; r=$?; else : >\"$t/f\"; : >\"$t/e\"; r=0; fi; "
-                f"sort <\"$t/f\" >\"$t/o\"; e {index} $r ok\n"
-            )
         elif isinstance(request, ListProcesses):
             lines.append(
                 "for d in /proc/[0-9]*; do c=; read -r c <\"$d/comm\" 2>/dev/null && printf '%s %s\\n' \"${d#/proc/}\" \"$c\"; "
                 f"done 2>/dev/null | sort -n >\"$t/o\"; : >\"$t/e\"; e {index} 0 ok\n"
             )
+    if jobs:
+        lines.append("wait\n")
+        lines.extend(_emit_job(index) for index in jobs)
     lines.append("exit 0\n")
     return "".join(lines)
 

@@ -7,6 +7,7 @@ connection), and the server stops with the fixture.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -62,9 +63,15 @@ def _keygen(path: Path) -> None:
 def sshd_server(tmp_path: Path) -> Iterator[SshServer]:
     if not have_sshd():
         pytest.skip("needs openssh-server and openssh-client, as root")
+    with start_sshd(tmp_path / "sshd") as server:
+        yield server
+
+
+@contextlib.contextmanager
+def start_sshd(base: Path) -> Iterator[SshServer]:
+    """Start sshd with everything it needs under ``base``; stop it on exit."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation folder
-    base = tmp_path / "sshd"
-    base.mkdir()
+    base.mkdir(parents=True)
     _keygen(base / "host_key")
     _keygen(base / "client_key")
     (base / "authorized_keys").write_text((base / "client_key.pub").read_text())
