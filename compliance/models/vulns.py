@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from .common import Strict
 
@@ -41,7 +42,7 @@ class CvssScore(Strict):
     vector: str | None = None
     source: str | None = None
 
-    @property
+    @cached_property
     def major(self) -> int:
         head = self.version.split(".", 1)[0]
         return int(head) if head.isdigit() else 0
@@ -90,11 +91,11 @@ class Finding(Strict):
     # the gate does not honour that, it needs a recorded exception or a VEX statement.
     suppressed_by_scanner: bool = False
 
-    @property
+    @cached_property
     def ids(self) -> tuple[str, ...]:
         return (self.id, *self.aliases)
 
-    @property
+    @cached_property
     def best_cvss(self) -> CvssScore | None:
         """The highest CVSS v3 or v4 base score; v2 only when nothing newer is known."""
         modern = [c for c in self.cvss if c.major >= 3]

@@ -102,8 +102,9 @@ class Fields:
 
     def strings(self, key: str) -> list[str]:
         values = self.items(key)
-        if not all(isinstance(v, str) for v in values):
-            raise self.fail(key, "expected a list of strings")
+        for value in values:
+            if not isinstance(value, str):
+                raise self.fail(key, "expected a list of strings")
         return values
 
     def child(self, key: str) -> Fields | None:
@@ -113,7 +114,8 @@ class Fields:
         return Fields(value, self.source, self.at(key))
 
     def children(self, key: str) -> list[Fields]:
-        return [Fields(v, self.source, f"{self.at(key)}[{i}]") for i, v in enumerate(self.items(key))]
+        where, source = self.at(key), self.source
+        return [Fields(v, source, f"{where}[{i}]") for i, v in enumerate(self.items(key))]
 
     def time(self, key: str) -> datetime | None:
         raw = self.text(key)
