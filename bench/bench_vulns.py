@@ -22,15 +22,13 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.bench_sbom import best_and_median
 from bench.generate import generate_closure, generate_sbom
 from compliance.inputs.closure import parse_closure
 from compliance.inputs.storepath import split_name
@@ -47,15 +45,6 @@ from compliance.subject import Subject
 
 SCAN_TIME = "2026-10-31T23:00:00Z"
 ASSESSMENT_EPOCH = "1793491200"  # 2026-11-01T00:00:00Z
-
-
-def best_and_median(func: Callable[[], object], runs: int) -> tuple[float, float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
 
 
 def _cve(rng: random.Random) -> str:
