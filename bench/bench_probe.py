@@ -1,7 +1,7 @@
 """Benchmark of ``compliance probe``: a full runtime profile locally, over SSH on loopback,
 and on an offline Debian 11 root side by side with OpenSCAP's ANSSI profiles.
 
-    .venv/bin/python bench/bench_probe.py [--runs 5] [--root /srv/deb11root] [--no-openscap]
+    .venv/bin/python -m bench.bench_probe [--runs 5] [--root /srv/deb11root] [--no-openscap]
 
 Prints a Markdown table (best and median of --runs, wall clock). The machine may be
 shared: the best run is the least disturbed one. Needs root (it reads /etc/shadow and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -76,7 +77,9 @@ def probe_command(
     parent = Path(output).parent
     if not parent.is_dir():
         raise UsageError(f"{output}: directory {parent} does not exist")
-    signer = NativeSigner.from_file(key)
+    # Decrypting the key (scrypt) takes a moment: do it while the host is probed.
+    pool = ThreadPoolExecutor(max_workers=1)
+    pending_signer = pool.submit(NativeSigner.from_file, key)
     loaded = load_catalog(catalog)
     selection = select(loaded, list(profiles), CheckKind.RUNTIME)
     if not any(sc.control.checks_of(CheckKind.RUNTIME) for sc in selection.controls):
@@ -84,9 +87,14 @@ def probe_command(
     selection = type(selection)(selection.requested, selection.profiles, selection.frameworks,
                                 [sc for sc in selection.controls if sc.control.checks_of(CheckKind.RUNTIME)])
     created = clock.now()
-    with open_host(root=root, ssh_url=host_url, identity=ssh_identity, known_hosts=ssh_known_hosts, ssh_options=ssh_options) as host:
-        report = run_probes(host, selection, catalog_digest=loaded.digest, nonce=nonce, signer_fingerprint=signer.public_key.fingerprint,
-                            created=created, expected_closure=expected, timeout=timeout)
+    try:
+        with open_host(root=root, ssh_url=host_url, identity=ssh_identity, known_hosts=ssh_known_hosts, ssh_options=ssh_options) as host:
+            report = run_probes(host, selection, catalog_digest=loaded.digest, nonce=nonce, signer_fingerprint="",
+                                created=created, expected_closure=expected, timeout=timeout)
+        signer = pending_signer.result()
+    finally:
+        pool.shutdown(wait=True)
+    report = report.model_copy(update={"signer": signer.public_key.fingerprint})
     atomic_write(output, sign_report(report, signer))
     counts = report.assessment.counts().by_status
     summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
