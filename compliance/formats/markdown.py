@@ -27,6 +27,7 @@ def render_markdown(report: GateReport) -> bytes:
         f"**Subject:** `{subject}`  ",
         f"**Profiles:** {', '.join(a.profiles) or 'all controls'}  ",
         f"**Assessed:** {isoformat(a.created)} · assessment `{a.id}`",
+        *(f"> {_cell(note)}" for note in a.notes),
         "",
         "| status | controls |",
         "|---|---:|",

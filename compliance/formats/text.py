@@ -24,6 +24,7 @@ def render_text(report: GateReport) -> bytes:
         f"Subject:  {subject}",
         f"Profiles: {', '.join(a.profiles) or '(all controls)'}",
         f"Time:     {isoformat(a.created)}   Assessment: {a.id}",
+        *(f"Note:     {note}" for note in a.notes),
         "",
     ]
     rows = sorted(a.results, key=lambda r: (_ORDER[r.status], -r.severity.rank, r.control_id))
