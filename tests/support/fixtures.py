@@ -11,6 +11,10 @@ input the check judges::
                 "vulnerabilities": [<a report: JSON value, or text for text formats>, ...]},
      "runtime": {...}}
 
+The ``runtime`` section describes a real host state to probe (an offline root laid out
+in tmp_path, or this machine in fresh namespaces): its format is documented in
+:mod:`tests.support.runtime_fixtures`.
+
 Anywhere in a fixture, ``{{store:NAME}}`` stands for the store path of NAME (a fixed
 fake hash derived from NAME), so SBOMs can point at closure paths. In the ``closure``
 graph the first key is the top-level path. ``files`` gives contents to store paths (a key
