@@ -283,3 +283,15 @@ def test_auditd_running_with_rules_passes_and_stopped_fails(audit_lock: None, tm
             subprocess.run(["auditctl", "-e", "0"], capture_output=True, check=False)
     stopped = engine.evaluate_control(_selected("LG-01"), CheckKind.RUNTIME, LocalHost())
     assert stopped.status is Status.FAIL and "auditd is not running" in stopped.message
+
+
+def test_old_sshd_keyword_spellings_count_offline(tmp_path: Path) -> None:
+    """Debian 11's sshd_config says ChallengeResponseAuthentication, which sshd reads as
+    KbdInteractiveAuthentication; a Match block does not change the global settings."""
+    config = "ChallengeResponseAuthentication no\nPasswordAuthentication no\nMatch User backup\n  PasswordAuthentication yes\n"
+    root = lay_out_root({"files": {"/etc/ssh/sshd_config": config}}, tmp_path / "image")
+    params = SshdRuntimeParams(expected={"KbdInteractiveAuthentication": ["no"], "PasswordAuthentication": ["no"]})
+    assert sshd_effective(OfflineRootHost(root), params).status is Status.PASS
+    (root / "etc/ssh/sshd_config").write_text(config.replace("ChallengeResponseAuthentication no\n", ""))
+    outcome = sshd_effective(OfflineRootHost(root), params)
+    assert outcome.status is Status.FAIL and "KbdInteractiveAuthentication is 'yes'" in outcome.message

@@ -35,6 +35,12 @@ OPENSSH_ALGORITHM_DEFAULTS = {
 }
 # Deprecated spellings sshd -T still prints.
 _KEYWORD = re.compile(r"([A-Za-z]+)(?:\s*=\s*|\s+|$)(.*)$")
+# Keywords sshd still accepts under an older name (sshd -T prints the new one).
+KEYWORD_ALIASES = {
+    "challengeresponseauthentication": "kbdinteractiveauthentication",
+    "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
+    "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms",
+}
 ALIASES = {("permitrootlogin", "without-password"): "prohibit-password"}
 
 
@@ -95,6 +101,7 @@ def resolve_config_files(host: Host, config: str) -> dict[str, str]:
             if match is None:
                 continue
             key, rest = match.group(1).lower(), match.group(2).strip()
+            key = KEYWORD_ALIASES.get(key, key)
             if key == "match":
                 in_match = True
             if in_match:
