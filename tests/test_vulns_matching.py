@@ -3,6 +3,7 @@ three vulnerability controls, on closures and reports built for each case."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -457,3 +458,57 @@ def test_severity_words_are_normalised() -> None:
         (finding,) = load_vulnerability_reports([("g.json", json.dumps(report).encode())]).findings
         assert finding.severity is expected, word
     assert VexStatus("not_affected") is VexStatus.NOT_AFFECTED
+
+
+# --- properties over a generated NixOS-like closure -----------------------------------------
+
+@functools.cache
+def _big_closure() -> Any:
+    from bench.generate import generate_closure
+
+    return parse_closure(json.dumps(generate_closure(300)["entries"]).encode(), "closure.json")
+
+
+@settings(max_examples=100, deadline=None)
+@given(picks=st.lists(st.tuples(st.integers(min_value=0, max_value=299), st.sampled_from(["store_path", "derivation", "purl", "name_version"])),
+                      min_size=1, max_size=30))
+def test_every_identity_of_a_store_path_leads_back_to_it(picks: list[tuple[int, str]]) -> None:
+    closure = _big_closure()
+    infos = sorted(closure.paths.values(), key=lambda i: i.path)
+    inventory = Inventory(closure)
+    for index, how in picks:
+        info = infos[index]
+        ref = {
+            "store_path": ComponentRef(store_path=info.path),
+            "derivation": ComponentRef(derivation=info.deriver),
+            "purl": ComponentRef(purl=nix_purl(info.name, info.version)),
+            "name_version": ComponentRef(name=info.name, version=info.version),
+        }[how]
+        location = inventory.locate(ref)
+        assert location is not None and info.path in location.paths, (how, info.path)
+
+
+@settings(max_examples=50, deadline=None)
+@given(picks=st.lists(st.tuples(st.integers(min_value=0, max_value=299), st.booleans(), st.integers(0, 100).map(lambda n: n / 10)),
+                      min_size=1, max_size=40))
+def test_every_finding_gets_exactly_one_verdict(picks: list[tuple[int, bool, float]]) -> None:
+    """No finding disappears: distinct findings = the sum of the verdict counts, and every
+    finding outside the release is listed as such."""
+    closure = _big_closure()
+    infos = sorted(closure.paths.values(), key=lambda i: i.path)
+    matches = []
+    for n, (index, inside, value) in enumerate(picks):
+        info = infos[index]
+        name = info.name if inside else f"not-shipped-{index}"
+        matches.append({"vulnerability": {"id": f"CVE-2099-{n:04d}", "cvss": [{"version": "3.1", "metrics": {"baseScore": value}}]},
+                        "artifact": {"name": name, "version": info.version or "1"}})
+    report = {"matches": matches, "descriptor": {"name": "grype", "timestamp": "2026-10-31T22:00:00Z"}}
+    data = load_vulnerability_reports([("g.json", json.dumps(report).encode())])
+    outcome = known_vulnerabilities(Subject(closure=closure, vulnerabilities=data), KnownVulnerabilityParams(max_listed=1000))
+    counts = outcome.observed["counts"]
+    assert sum(counts.values()) == outcome.observed["distinct"] == len(picks)
+    outside = {f"CVE-2099-{n:04d}" for n, (_, inside, _) in enumerate(picks) if not inside}
+    assert set(ids(outcome, "not_in_release")) == outside
+    blocking = {f"CVE-2099-{n:04d}" for n, (_, inside, value) in enumerate(picks) if inside and value > 6.9}
+    assert set(ids(outcome, "blocking")) == blocking
+    assert (outcome.status is Status.FAIL) == bool(blocking)
