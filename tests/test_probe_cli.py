@@ -199,3 +199,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(keys: tuple[Path, Path]
 def test_a_wrong_key_password_is_exit_2(keys: tuple[Path, Path], tmp_path: Path) -> None:
     result = run("probe", "--key", str(keys[0]), "--nonce", "n", "-o", str(tmp_path / "r.json"), env={"COSIGN_PASSWORD": "wrong"})
     assert result.code == 2 and "wrong password" in one_line_error(result)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reads /etc/shadow: root")
+def test_a_report_must_be_canonical_and_of_the_probe_report_type(keys: tuple[Path, Path], tmp_path: Path) -> None:
+    from compliance.signing.dsse import sign_envelope
+    from compliance.signing.keys import NativeSigner
+
+    out = tmp_path / "report.dsse.json"
+    assert _probe(keys, out).code == 0
+    signer = NativeSigner.from_file(keys[0], password=PASSWORD["COSIGN_PASSWORD"].encode())
+    payload = base64.b64decode(json.loads(out.read_text())["payload"])
+    pretty = json.dumps(json.loads(payload), indent=1).encode()  # same report, other bytes
+    resigned = sign_envelope(signer, PROBE_REPORT_PAYLOAD_TYPE, pretty).to_json()
+    with pytest.raises(VerificationError, match="not canonical"):
+        verify_report(json.dumps(resigned).encode(), signer.public_key, "pretty")
+    other_type = sign_envelope(signer, "application/vnd.in-toto+json", payload).to_json()
+    with pytest.raises(VerificationError, match="payloadType"):
+        verify_report(json.dumps(other_type).encode(), signer.public_key, "statement")
+    with pytest.raises(VerificationError, match="not JSON"):
+        verify_report(out.read_bytes()[:100], signer.public_key, "truncated")

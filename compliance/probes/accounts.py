@@ -20,6 +20,7 @@ from ..registry import Outcome, probe, verdict
 from .plan import plans
 
 NOLOGIN_SHELLS = ("nologin", "false", "sync", "shutdown", "halt")
+OVERFLOW_UID = 65534  # nobody: a system account with a uid above the range
 
 
 @dataclass(frozen=True)
@@ -114,11 +115,12 @@ class SystemAccountParams(Params):
 
 @probe("system_accounts_no_login", params=SystemAccountParams)
 def system_accounts_no_login(host: Host, params: SystemAccountParams) -> Outcome:
-    """System accounts (uid below 1000, except the allowlist) have no usable password and no login shell."""
+    """System accounts (uid below 1000 and nobody, except the allowlist) have no usable password and no login shell."""
     shadow = read_shadow(host)
     problems = []
     for account in read_passwd(host):
-        if account.uid > params.max_system_uid or account.name in params.login_allowlist:
+        system = account.uid <= params.max_system_uid or account.uid == OVERFLOW_UID
+        if not system or account.name in params.login_allowlist:
             continue
         field = shadow.get(account.name, "*")
         shell_ok = account.shell.rsplit("/", 1)[-1] in NOLOGIN_SHELLS

@@ -1,0 +1,75 @@
+"""Each probe that can judge configuration at rest, on an offline root laid out once so
+that it passes and once so that it fails, on its own (the control fixtures judge whole
+controls, where one failing check hides the others)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance import registry
+from compliance.hosts import OfflineRootHost
+from compliance.models.common import Status
+from compliance.models.control import CheckKind
+from tests.support.runtime_fixtures import lay_out_root
+
+PASSWD = "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/var/empty:/sbin/nologin\nsshd:x:74:74::/var/empty:/sbin/nologin\nalice:x:1000:100::/home/alice:/bin/bash\n"
+SHADOW = "root:!:1::::::\nnobody:!:1::::::\nsshd:*:1::::::\nalice:$6$salt$hash:19000::::::\n"
+CORE_OK = {"/etc/sysctl.d/50-coredump.conf": "kernel.core_pattern=|/lib/systemd/systemd-coredump %P\nfs.suid_dumpable = 0\n",
+           "/etc/systemd/coredump.conf": "[Coredump]\nStorage=external\n", "/etc/systemd/coredump.conf.d/off.conf": "[Coredump]\nStorage=none\n"}
+FAILLOCK = "auth required pam_faillock.so preauth deny=4\nauth sufficient pam_unix.so\nauth [default=die] pam_faillock.so authfail deny=4\n"
+
+# probe, parameters, files of the passing root, files of the failing root, words of the failure
+CASES: list[tuple[str, dict[str, Any], dict[str, str], dict[str, str], str]] = [
+    ("sysctl_runtime", {"expected": {"kernel.kptr_restrict": "2"}},
+     {"/usr/lib/sysctl.d/50-default.conf": "kernel.kptr_restrict = 1\n", "/etc/sysctl.d/50-default.conf": "kernel.kptr_restrict = 2\n"},
+     {"/etc/sysctl.d/50-default.conf": "kernel.kptr_restrict = 2\n", "/etc/sysctl.d/90-debug.conf": "kernel/kptr_restrict=0\n"},
+     "kernel.kptr_restrict is '0'"),
+    ("ptrace_restricted", {}, {"/etc/sysctl.d/10-yama.conf": "kernel.yama.ptrace_scope = 2\n"},
+     {"/etc/sysctl.d/10-yama.conf": "kernel.yama.ptrace_scope = 0\n"}, "kernel.yama.ptrace_scope is 0"),
+    ("core_dumps_restricted", {}, CORE_OK, {**CORE_OK, "/etc/systemd/coredump.conf.d/off.conf": "[Coredump]\n"}, "Storage=external"),
+    ("core_dumps_restricted", {}, CORE_OK, {**CORE_OK, "/etc/sysctl.d/99-dump.conf": "kernel.core_pattern = /var/crash/core.%p\n"}, "writes core files"),
+    ("kernel_lockdown", {}, {"/nix/var/nix/profiles/system/kernel-params": "lockdown=confidentiality\n"},
+     {"/nix/var/nix/profiles/system/kernel-params": "quiet\n"}, "kernel lockdown is none"),
+    ("sensitive_file_modes", {"max_modes": {"/etc/shadow": "0640", "/etc/ssh/ssh_host_*_key": "0600"}},
+     {"/etc/shadow": SHADOW, "/etc/ssh/ssh_host_ed25519_key": "k", "/etc/ssh/ssh_host_ed25519_key.pub": "p"},
+     {"/etc/shadow": SHADOW, "/etc/ssh/ssh_host_rsa_key": "k"}, "/etc/ssh/ssh_host_rsa_key is 0644"),
+    ("uid0_unique", {}, {"/etc/passwd": PASSWD}, {"/etc/passwd": PASSWD + "admin:x:0:0::/root:/bin/sh\n"}, "admin"),
+    ("system_accounts_no_login", {}, {"/etc/passwd": PASSWD, "/etc/shadow": SHADOW},
+     {"/etc/passwd": PASSWD.replace("/var/empty:/sbin/nologin\nsshd", "/var/empty:/bin/sh\nsshd"), "/etc/shadow": SHADOW}, "nobody (shell /bin/sh)"),
+    ("no_empty_passwords", {}, {"/etc/shadow": SHADOW}, {"/etc/shadow": SHADOW.replace("alice:$6$salt$hash", "alice:")}, "alice"),
+    ("password_hashing", {}, {"/etc/shadow": SHADOW}, {"/etc/shadow": SHADOW.replace("$6$salt$hash", "abRhashDES12")}, "alice (des)"),
+    ("login_lockout", {"pam_services": ["sshd"], "max_deny": 5},
+     {"/etc/pam.d/sshd": "@include common-auth\n", "/etc/pam.d/common-auth": FAILLOCK},
+     {"/etc/pam.d/sshd": "@include common-auth\n", "/etc/pam.d/common-auth": FAILLOCK.replace("deny=4", "deny=10")}, "locks after 10 failures"),
+]
+
+
+def _evaluate(probe: str, params: dict[str, Any], root: Path) -> tuple[Status, str]:
+    spec = registry.get(CheckKind.RUNTIME, probe)
+    assert spec is not None
+    outcome = spec.func(OfflineRootHost(root), spec.params.model_validate(params))
+    return outcome.status, outcome.message
+
+
+@pytest.mark.parametrize(("probe", "params", "good", "bad", "words"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_probe_passes_one_root_and_fails_the_other(probe: str, params: dict[str, Any], good: dict[str, str], bad: dict[str, str], words: str, tmp_path: Path) -> None:
+    modes = {p: "0640" if "shadow" in p else "0600" if p.endswith("_key") else "0644" for p in good}
+    status, message = _evaluate(probe, params, lay_out_root({"files": good, "modes": modes}, tmp_path / "good"))
+    assert status is Status.PASS, message
+    status, message = _evaluate(probe, params, lay_out_root({"files": bad}, tmp_path / "bad"))
+    assert status is Status.FAIL and words in message, message
+
+
+def test_every_probe_is_covered_somewhere() -> None:
+    """A probe without a passing and a failing case is a defect: list where each is shown."""
+    here = {c[0] for c in CASES}
+    elsewhere = {  # tests/test_probes_live.py and the control fixtures
+        "kernel_cmdline", "cpu_vulnerabilities", "lsm_loaded", "kernel_modules_locked", "sshd_effective", "sshd_crypto",
+        "mount_options", "nix_store_read_only", "world_writable_sticky", "setuid_allowlist", "listening_sockets",
+        "firewall_default_deny", "auditd_rules", "journald_persistent", "time_synchronised", "root_on_luks",
+        "running_closure", "store_paths_verified", "sysctl_runtime",
+    }
+    assert set(registry.all_specs(CheckKind.RUNTIME)) == here | elsewhere
