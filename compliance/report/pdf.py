@@ -2,15 +2,15 @@
 
 Same HTML and same ``SOURCE_DATE_EPOCH`` give the same bytes: the document identifier is
 derived from the content, the creation and modification dates come from the one clock of
-the tool, and the producer names this tool, not the layout engine (WeasyPrint's fonttools
-also reads ``SOURCE_DATE_EPOCH`` for the embedded font subsets). Rendering never fetches
+the tool, and the producer names this tool, not the layout engine. The embedded font
+subsets are made by HarfBuzz (deterministic), or by fontTools where HarfBuzz's subsetter is
+missing, which dates them from ``SOURCE_DATE_EPOCH`` too. Rendering never fetches
 anything: a report that tried to load a URL would depend on the network.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -47,18 +47,11 @@ def html_to_pdf(html: str, *, producer: str | None = None, created: datetime | N
         pdf.info["ModDate"] = stamp
 
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    # WeasyPrint reports unsupported CSS and layout oddities as log warnings: they are
-    # defects of the template, never messages for the user of the command line.
-    logger = logging.getLogger("weasyprint")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
     try:
         document = weasyprint.HTML(string=html, url_fetcher=_no_fetch)
         pdf = document.write_pdf(pdf_identifier=identifier, finisher=finish)
     except Exception as exc:
         raise PdfError(f"cannot lay out the report as PDF: {type(exc).__name__}: {exc}") from None
-    finally:
-        logger.setLevel(level)
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
         raise PdfError("WeasyPrint returned no PDF")
     return pdf
