@@ -7,8 +7,9 @@ from __future__ import annotations
 from compliance import formats
 from compliance.catalog import load_catalog
 from compliance.models.common import Status
+from compliance.models.control import CheckKind
 from compliance.models.frameworks import FrameworkId
-from compliance.models.results import GateReport
+from compliance.models.results import GateReport, Reason, SubjectRef
 from compliance.report import render_html
 from compliance.report.coverage import ClauseState, FrameworkCoverage, coverage_matrix
 from compliance.report.html import css_string
@@ -149,3 +150,27 @@ def test_anssi_rows_are_the_levels_the_profiles_select_and_a_higher_citation_is_
     (beyond,) = [row for row in anssi.rows if row.part == "Cited, beyond the levels in scope"]
     assert (beyond.clause_id, beyond.level, [s.control_id for s in beyond.supports]) == ("R15", "high", ["HK-01"])
     assert anssi.note is not None and "(minimal, intermediary)" in anssi.note
+
+
+def test_runtime_evidence_names_the_host_and_its_boot() -> None:
+    report = sample_report()
+    subject = SubjectRef(kind="host", host="web-01.example.org", machine_id="4c4c4544" * 4, boot_id="b0a1" * 8,
+                         store_path="/nix/store/qlg9vwl41fcmjvpcypf3y6s8g047524i-nixos-system-web-01-24.11")
+    assessment = report.assessment.model_copy(update={"subject": subject, "mode": CheckKind.RUNTIME})
+    cover = build_view(report.model_copy(update={"assessment": assessment}), sample_context()).cover
+    facts = {fact.label: fact.value for fact in [*cover.subject, *cover.assessment]}
+    assert facts["Host"] == "web-01.example.org" and facts["Boot id"] == "b0a1" * 8 and facts["Machine id"] == "4c4c4544" * 4
+    assert facts["NAR sha256"] == "not recorded" and facts["Checks"] == "runtime (on the running host)"
+
+
+def test_an_assessment_without_controls_still_renders_and_says_why_it_failed() -> None:
+    report = sample_report()
+    assessment = report.assessment.model_copy(update={"results": [], "attestations": None})
+    decision = report.decision.model_copy(update={
+        "blocking": [Reason(message="no control was selected: nothing was checked")], "non_blocking": [],
+        "counts": assessment.counts(),
+    })
+    html = render_html(GateReport(assessment=assessment, decision=decision), sample_context()).decode()
+    assert "no control was selected: nothing was checked" in html
+    assert "No control failed and no check errored." in html
+    assert "No control covers this clause" in html  # every clause is a gap
