@@ -22,9 +22,12 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +45,23 @@ from compliance.predicates.vulnerabilities import (
     vulnerability_exceptions,
 )
 from compliance.subject import Subject
+from compliance.vulns.purl import parse_purl
 
 SCAN_TIME = "2026-10-31T23:00:00Z"
 ASSESSMENT_EPOCH = "1793491200"  # 2026-11-01T00:00:00Z
+
+
+def cold(setup: Callable[[], Subject], func: Callable[[Subject], object], runs: int) -> tuple[float, float]:
+    """Best and median of ``func`` on a freshly read subject each run: nothing it computes
+    and caches on the findings (ids, best score) or in the purl cache is reused."""
+    times = []
+    for _ in range(runs):
+        subject = setup()
+        parse_purl.cache_clear()
+        start = time.perf_counter()
+        func(subject)
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
 
 
 def _cve(rng: random.Random) -> str:
@@ -135,7 +152,8 @@ def main() -> None:
 
     rows = [
         ("read the five reports", best_and_median(lambda: load_vulnerability_reports(items), args.runs)),
-        ("SC-02 match and judge", best_and_median(lambda: known_vulnerabilities(subject, KnownVulnerabilityParams()), args.runs)),
+        ("SC-02 match and judge", cold(lambda: Subject(closure=closure, vulnerabilities=load_vulnerability_reports(items)),
+                                       lambda s: known_vulnerabilities(s, KnownVulnerabilityParams()), args.runs)),
         ("SC-03 exceptions", best_and_median(lambda: vulnerability_exceptions(subject, VulnerabilityExceptionParams()), args.runs)),
         ("SC-13 freshness", best_and_median(lambda: vulnerability_data_fresh(subject, VulnerabilityFreshnessParams()), args.runs)),
     ]

@@ -13,6 +13,8 @@ from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
 
+from pydantic import Field
+
 from .common import Strict
 
 
@@ -113,13 +115,13 @@ class VexStatus(StrEnum):
 class VexStatement(Strict):
     """A VEX statement: the status of one vulnerability in some products.
 
-    ``products`` empty means the statement names no product of its own (it applies to
-    every component the vulnerability is reported against).
+    A statement always names its products: one that named none would hide the
+    vulnerability everywhere, so readers refuse it.
     """
 
     vulnerability: str
     aliases: tuple[str, ...] = ()
-    products: tuple[ComponentRef, ...] = ()
+    products: tuple[ComponentRef, ...] = Field(min_length=1)
     status: VexStatus
     justification: str | None = None
     impact_statement: str | None = None

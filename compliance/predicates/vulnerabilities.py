@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from .. import clock
 from ..errors import CheckError
+from ..gcpause import cyclic_gc_paused
 from ..models.params import FALSE, HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
 from ..models.vulns import Finding, ReportRole, VexStatus, VulnerabilityData, VulnSeverity
 from ..registry import Outcome, failed, passed, predicate
@@ -99,8 +100,9 @@ def known_vulnerabilities(subject: Subject, params: KnownVulnerabilityParams) ->
         honoured_vex=frozenset(params.honour_vex),
         honour_exceptions=params.honour_exceptions,
     )
-    judged = judge(data, inventory, thresholds, clock.now())
-    distinct = deduplicate(judged)
+    with cyclic_gc_paused():
+        judged = judge(data, inventory, thresholds, clock.now())
+        distinct = deduplicate(judged)
     by_verdict: dict[Verdict, list[Judged]] = {v: [] for v in Verdict}
     for item in distinct:
         by_verdict[item.verdict].append(item)

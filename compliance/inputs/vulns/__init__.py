@@ -19,6 +19,7 @@ from typing import Any
 
 from ...errors import InputError
 from ...fsutil import parse_json
+from ...gcpause import cyclic_gc_paused
 from ...models.vulns import VulnerabilityData
 from . import cvenix, cyclonedx, exceptions, grype, kev, openvex, osv, trivy, vulnix
 from ._common import JsonReader, ReadResult, TextReader
@@ -30,7 +31,8 @@ KNOWN = "vulnix, grype, trivy or osv-scanner JSON, CycloneDX vulnerabilities or 
 
 def load_vulnerability_reports(items: list[tuple[str, bytes]]) -> VulnerabilityData:
     """Read every ``(source, content)`` pair and merge them, in the order given."""
-    results = [read_report(data, source) for source, data in items]
+    with cyclic_gc_paused():
+        results = [read_report(data, source) for source, data in items]
     return VulnerabilityData(
         reports=tuple(r.info for r in results),
         findings=tuple(f for r in results for f in r.findings),

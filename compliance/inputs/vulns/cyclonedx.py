@@ -91,14 +91,19 @@ def _read_vulnerability(
     aliases = tuple(a for a in dict.fromkeys(r.text("id") or "" for r in vuln.children("references")) if a and a != vid)
     cvss, words = _ratings(vuln, source)
     severity = severity_of(max(words, key=lambda w: w.rank) if words else VulnSeverity.UNKNOWN, cvss)
-    targets = [_affected(entry, components) for entry in vuln.children("affects") if not _unaffected(entry)]
+    affects = vuln.children("affects")
+    if not affects:
+        raise vuln.fail("affects", "names no affected component")
+    products = [_affected(entry, components) for entry in affects]
+    # Version ranges all marked "unaffected" say the component is not affected: no finding.
+    targets = [p for p, entry in zip(products, affects, strict=True) if not _unaffected(entry)]
     state = _state(vuln)
     analysis = vuln.child("analysis")
     if state is not None and analysis is not None:
         result.vex.append(VexStatement(
             vulnerability=vid,
             aliases=aliases,
-            products=tuple(targets),
+            products=tuple(products),
             status=state,
             justification=analysis.text("justification"),
             impact_statement=analysis.text("detail"),
@@ -109,8 +114,6 @@ def _read_vulnerability(
         ))
     if is_vex and state is not VexStatus.AFFECTED:
         return
-    if not targets:
-        raise vuln.fail("affects", "names no affected component")
     for target in targets:
         result.findings.append(Finding(
             id=vid,
