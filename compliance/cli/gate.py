@@ -29,7 +29,7 @@ from ._common import catalog_option, parse_outputs, profile_option, write_output
 @click.option("--store", metavar="DIR", help="Nix store to query for a live closure (a chroot store).")
 @click.option("--commit", metavar="REV", help="VCS commit the release was built from.")
 @click.option("--no-generate-sbom", is_flag=True, help="Do not generate an SBOM from the closure when --sbom is omitted.")
-@click.option("--format", "-f", "formats_", multiple=True, metavar="FMT", help="Output format: text, json, junit, sarif, markdown (repeatable).")
+@click.option("--format", "-f", "formats_", multiple=True, metavar="FMT", help="Output format: text, json, junit, sarif, markdown, oscal (repeatable).")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FMT=]F", help="Write a format to a file instead of standard output (repeatable).")
 @click.option("--evidence", metavar="OUT", help="Also write a signed evidence packet (directory, or OUT.tar.gz).")
 @click.option("--key", metavar="K", help="Signing key for --evidence (cosign-compatible; password in COSIGN_PASSWORD).")
