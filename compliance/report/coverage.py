@@ -87,7 +87,7 @@ class FrameworkCoverage:
     id: str
     title: str
     version: str | None
-    complete: bool  # the rows are the framework's full clause list
+    complete: bool  # the rows are the framework's clause list (in scope), not only what is cited
     note: str | None
     rows: tuple[ClauseRow, ...]
 
@@ -101,10 +101,6 @@ class FrameworkCoverage:
     @property
     def covered(self) -> int:
         return self.total - self.count(ClauseState.NOT_COVERED)
-
-    @property
-    def shows_levels(self) -> bool:
-        return any(row.level for row in self.rows)
 
 
 _CHUNK = re.compile(r"(\d+)")
