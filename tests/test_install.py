@@ -28,6 +28,7 @@ def test_wheel_carries_the_data_and_works_outside_the_checkout(tmp_path: Path) -
     assert any(n.startswith("compliance/_data/controls/library/") and n.endswith(".toml") for n in names)
     assert any(n.startswith("compliance/_data/controls/frameworks/") for n in names)
     assert any(n.startswith("compliance/_data/templates/") for n in names)
+    assert "compliance/_data/evidence/packet-manifest.schema.json" in names
     assert not any(n.startswith("tests/") for n in names)
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)
