@@ -88,6 +88,11 @@ class KnownVulnerabilityParams(Params):
 @predicate("known_vulnerabilities", params=KnownVulnerabilityParams, needs=["vulnerabilities"])
 def known_vulnerabilities(subject: Subject, params: KnownVulnerabilityParams) -> Outcome:
     """No known vulnerability of the release at or above the threshold, or known exploited, unless VEX or a valid exception covers it."""
+    with cyclic_gc_paused():  # tens of thousands of judgements, no reference cycles
+        return _known_vulnerabilities(subject, params)
+
+
+def _known_vulnerabilities(subject: Subject, params: KnownVulnerabilityParams) -> Outcome:
     data = subject.need_vulnerabilities()
     _scans(data)
     inventory = _inventory(subject, required=True)
@@ -100,9 +105,8 @@ def known_vulnerabilities(subject: Subject, params: KnownVulnerabilityParams) ->
         honoured_vex=frozenset(params.honour_vex),
         honour_exceptions=params.honour_exceptions,
     )
-    with cyclic_gc_paused():
-        judged = judge(data, inventory, thresholds, clock.now())
-        distinct = deduplicate(judged)
+    judged = judge(data, inventory, thresholds, clock.now())
+    distinct = deduplicate(judged)
     by_verdict: dict[Verdict, list[Judged]] = {v: [] for v in Verdict}
     for item in distinct:
         by_verdict[item.verdict].append(item)
