@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict
 class Strict(BaseModel):
     """Immutable, and an unknown field is an error: a misspelt key is never ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Record(BaseModel):
     """A written document: immutable, unknown fields rejected on read-back."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     def to_jsonable(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

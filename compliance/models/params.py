@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 class Params(BaseModel):
     """Base of every parameter model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
+import re
+from fnmatch import fnmatchcase, translate
 from typing import Annotated
 
 from ..inputs.facts import lookup_optional
@@ -30,13 +31,13 @@ def package_denylist(subject: Subject, params: DenylistParams) -> Outcome:
     closure = subject.need_closure()
     hits: list[dict[str, str]] = []
     allow = set(params.allow)
+    # One regular expression for the whole denylist: one match per store path, not one per pattern.
+    anyof = re.compile("|".join(f"(?:{translate(p)})" for p in params.denylist)) if params.denylist else None
     for info in closure.paths.values():
-        if info.path in allow or info.name in allow:
+        if anyof is None or info.path in allow or info.name in allow or not anyof.match(info.name):
             continue
-        for pattern in params.denylist:
-            if fnmatchcase(info.name, pattern):
-                hits.append({"path": info.path, "package": info.name, "pattern": pattern})
-                break
+        pattern = next(p for p in params.denylist if fnmatchcase(info.name, p))
+        hits.append({"path": info.path, "package": info.name, "pattern": pattern})
     observed = {"closure_paths": len(closure.paths), "denied": sorted(hits, key=lambda h: h["path"])[: params.max_listed], "denylist": params.denylist}
     if hits:
         names = sorted({h["package"] for h in hits})

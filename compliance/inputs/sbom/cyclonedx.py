@@ -87,7 +87,8 @@ def _component(raw: dict[str, Any], source: str, where: str, deps: dict[str, tup
                     break
     if store_path is None and is_store_path(ref):
         store_path = ref
-    return Component(
+    # Types were checked above (text() returns str or None): construct without revalidating.
+    return Component.model_construct(
         ref=ref,
         name=name,
         version=text(raw.get("version")),
