@@ -200,3 +200,53 @@ def write_example(out: Path) -> None:
     (out / "facts.json").write_text(json.dumps(facts, indent=2) + "\n")
     (out / "flake.lock").write_text(json.dumps(flake_lock(1_729_382_400), indent=2) + "\n")
     (out / "kernel.config").write_text(EXAMPLE_KERNEL_CONFIG)
+    grype, vex = example_vulnerabilities(entries)
+    (out / "grype.json").write_text(json.dumps(grype, indent=1) + "\n")
+    (out / "vex.openvex.json").write_text(json.dumps(vex, indent=1) + "\n")
+
+
+def _grype_match(cve: str, severity: str, vector: str, score: float, name: str, version: str) -> dict[str, Any]:
+    return {
+        "vulnerability": {"id": cve, "dataSource": f"https://nvd.nist.gov/vuln/detail/{cve}", "namespace": "nvd:cpe",
+                          "severity": severity, "cvss": [{"source": "nvd@nist.gov", "type": "Primary", "version": "3.1", "vector": vector,
+                                                          "metrics": {"baseScore": score}}], "fix": {"versions": [], "state": "unknown"}},
+        "relatedVulnerabilities": [],
+        "matchDetails": [{"type": "cpe-match", "matcher": "stock-matcher",
+                          "searchedBy": {"namespace": "nvd:cpe", "package": {"name": name, "version": version}},
+                          "found": {"vulnerabilityID": cve}}],
+        "artifact": {"name": name, "version": version, "type": "nix", "purl": f"pkg:nix/{name}@{version}", "locations": []},
+    }
+
+
+def example_vulnerabilities(entries: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A grype scan of the example SBOM the evening before the demo's clock (2024-10-25):
+    one high finding on openssl that an OpenVEX statement declares not affecting the
+    release, one low finding on zlib under the blocking threshold."""
+    from compliance.inputs.storepath import split_name
+
+    packages = {split_name(e["path"].split("/")[-1][33:]) for e in entries}
+    version = {name: ver for name, ver in packages if ver}
+    grype = {
+        "matches": [
+            _grype_match("CVE-2024-5535", "High", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:H", 9.1, "openssl", version["openssl"]),
+            _grype_match("CVE-2023-45853", "Low", "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:L", 1.8, "zlib", version["zlib"]),
+        ],
+        "source": {"type": "sbom", "target": "sbom.cdx.json"},
+        "descriptor": {"name": "grype", "version": "0.94.0", "timestamp": "2024-10-24T23:00:00Z",
+                       "db": {"status": {"built": "2024-10-24T04:00:00Z"}}},
+    }
+    vex = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.org/vex/web-2024-10-20",
+        "author": "Security team <security@example.org>",
+        "timestamp": "2024-10-20T09:00:00Z",
+        "version": 1,
+        "statements": [{
+            "vulnerability": {"name": "CVE-2024-5535"},
+            "products": [{"@id": f"pkg:nix/openssl@{version['openssl']}"}],
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_in_execute_path",
+            "impact_statement": "SSL_select_next_proto is not called: no service of the web role negotiates NPN or ALPN with a client-supplied list.",
+        }],
+    }
+    return grype, vex
