@@ -13,6 +13,8 @@ import json
 import math
 from typing import Any
 
+import orjson
+
 from .errors import ComplianceError
 
 
@@ -109,3 +111,40 @@ def canonical_json(value: Any) -> bytes:
     out: list[str] = []
     _encode(value, out)
     return "".join(out).encode("utf-8")
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                stack.append(child)
+            elif kind is float:
+                return True
+    return False
+
+
+_OUTSIDE_BMP = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")  # first bytes of 4-byte UTF-8
+
+
+def is_canonical(data: bytes, value: Any) -> bool:
+    """Whether ``data`` are the canonical bytes of ``value`` (``orjson.loads(data)``).
+
+    Same answer as ``canonical_json(value) == data``, several times faster for the
+    documents verifiers meet: orjson with sorted keys escapes strings and writes integers
+    exactly as RFC 8785 does, and sorts keys the same way within the BMP. Only a float
+    (orjson writes 1.0 and 1e21, JCS 1 and 1e+21; orjson also reads integers beyond 64
+    bits as floats) or a character outside the BMP (orjson sorts keys by code point, JCS
+    by UTF-16 code unit) needs the exact encoder. The wave gate verifies a thousand
+    reports this way.
+    """
+    if type(value) is not dict and type(value) is not list:
+        return canonical_json(value) == data
+    if _has_float(value) or (not data.isascii() and any(b in data for b in _OUTSIDE_BMP)):
+        return canonical_json(value) == data
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS) == data
+    except TypeError:  # a value orjson cannot write: the exact encoder decides
+        return canonical_json(value) == data

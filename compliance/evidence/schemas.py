@@ -8,6 +8,7 @@ the files were not regenerated (``python -m compliance.evidence.schemas evidence
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import orjson
 from pydantic import BaseModel
 
 from ..models.results import RESULTS_SCHEMA, GateReport
+from ..promote.decision import DECISION_SCHEMA, decision_schema
+from ..promote.wave import WAVE_SCHEMA, wave_schema
 from .layout import MANIFEST_SCHEMA, PREDICATE_SCHEMA
 from .manifest import Manifest
 from .predicate import GatePredicate
@@ -29,7 +32,17 @@ SCHEMAS: dict[str, tuple[str, str, type[BaseModel]]] = {
 }
 
 
+# The wave gate's documents, which no packet holds: file name → (schema id, title, body).
+WAVE_GATE_SCHEMAS: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
+    "wave.schema.json": (WAVE_SCHEMA, "compliance-gate wave file (compliance promote --wave)", wave_schema),
+    "decision.schema.json": (DECISION_SCHEMA, "compliance-gate wave decision (compliance promote)", decision_schema),
+}
+
+
 def schema_document(name: str) -> dict[str, Any]:
+    if name in WAVE_GATE_SCHEMAS:
+        schema_id, title, make = WAVE_GATE_SCHEMAS[name]
+        return {"$schema": DIALECT, "$id": schema_id, "title": title, **make()}
     schema_id, title, model = SCHEMAS[name]
     body = model.model_json_schema(by_alias=True, mode="serialization")
     body.pop("title", None)
@@ -44,7 +57,7 @@ def write_schemas(directory: Path) -> list[Path]:
     from ..fsutil import atomic_write
 
     written = []
-    for name in SCHEMAS:
+    for name in [*SCHEMAS, *WAVE_GATE_SCHEMAS]:
         atomic_write(directory / name, schema_bytes(name))
         written.append(directory / name)
     return written

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import orjson
 from pydantic import ValidationError
 
-from ..canonical import canonical_json
+from ..canonical import canonical_json, is_canonical
 from ..catalog import format_validation_error
 from ..errors import VerificationError
 from ..models.probe import PROBE_REPORT_PAYLOAD_TYPE, ProbeReport
@@ -45,7 +45,7 @@ def verify_report(data: bytes, key: PublicKey, source: str) -> ProbeReport:
         body = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise VerificationError(f"{source}: the signed payload is not JSON") from None
-    if canonical_json(body) != payload:
+    if not is_canonical(payload, body):
         raise VerificationError(f"{source}: the signed payload is not canonical JSON")
     try:
         report = ProbeReport.model_validate(body)

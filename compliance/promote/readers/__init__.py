@@ -1,0 +1,24 @@
+"""Readers of the two kinds of host report the wave gate accepts, behind one interface
+(:class:`~compliance.promote.readers.base.ReportReader`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Candidate, Claim, ReportReader
+from .nixfleet import NixfleetReader
+from .probe_report import ProbeReportReader
+
+READERS: tuple[ReportReader, ...] = (ProbeReportReader(), NixfleetReader())
+
+
+def recognise(doc: Any) -> tuple[ReportReader, Claim] | None:
+    """The reader of a parsed document and what it claims; ``None``: no known kind."""
+    for reader in READERS:
+        claim = reader.claim(doc)
+        if claim is not None:
+            return reader, claim
+    return None
+
+
+__all__ = ["READERS", "Candidate", "Claim", "ReportReader", "recognise"]

@@ -1,0 +1,46 @@
+"""The one small interface both report readers implement, and what they are given.
+
+A reader answers two questions, in this order, and is never asked the second before the
+first: *whose is this document, by its own (unverified) word?* (so that the gate knows
+which host's key to verify it with), and *does it verify with that host's key, and what
+does it say?*
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..evidence import Evidence, ReportKind
+from ..hostkeys import HostKeys
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One file of the reports folder, as read."""
+
+    file: str  # path relative to the reports folder, with '/'
+    data: bytes
+    sha256: str
+    signature: bytes | None = None  # the companion '<file>.sig' (nixfleet's evidence.json.sig)
+    problem: str | None = None  # why it could not be read at all
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a document says about itself before anything is verified."""
+
+    host: str
+    signer: str | None = None  # the key fingerprint it names, if its kind names one
+
+
+class ReportReader(Protocol):
+    kind: ReportKind
+
+    def claim(self, doc: Any) -> Claim | None:
+        """The host the parsed JSON document says it comes from; ``None``: not this kind."""
+        ...
+
+    def verify(self, candidate: Candidate, doc: Any, keys: HostKeys) -> Evidence:
+        """The verified content, or :class:`~compliance.errors.VerificationError`."""
+        ...

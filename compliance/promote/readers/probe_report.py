@@ -1,0 +1,59 @@
+"""Reader of this tool's probe reports (``compliance probe``): a DSSE envelope, verified
+with the host's ECDSA P-256 key by :func:`compliance.probes.report.verify_report`, which
+also checks the payload type, that the payload is canonical and a well-formed report,
+and that it names the key that verified it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from ...errors import VerificationError
+from ...models.probe import PROBE_REPORT_PAYLOAD_TYPE
+from ...probes.report import verify_report
+from ..evidence import Binding, ControlOutcome, Evidence, ReportKind
+from ..hostkeys import HostKeys
+from .base import Candidate, Claim
+
+ALWAYS_BOUND = frozenset({Binding.HOST, Binding.TIME, Binding.NONCE, Binding.CLOSURE})
+
+
+class ProbeReportReader:
+    kind = ReportKind.PROBE_REPORT
+
+    def claim(self, doc: Any) -> Claim | None:
+        if not isinstance(doc, dict) or doc.get("payloadType") != PROBE_REPORT_PAYLOAD_TYPE:
+            return None
+        try:
+            body = orjson.loads(base64.b64decode(doc.get("payload", ""), validate=True))
+        except (binascii.Error, ValueError, TypeError):
+            return None
+        host = body.get("host") if isinstance(body, dict) else None
+        name = host.get("name") if isinstance(host, dict) else None
+        if not isinstance(name, str) or not name:
+            return None
+        signer = body.get("signer")
+        return Claim(name, signer if isinstance(signer, str) else None)
+
+    def verify(self, candidate: Candidate, doc: Any, keys: HostKeys) -> Evidence:
+        if keys.probe_key is None:
+            raise VerificationError("the wave file gives this host no public_key: its probe reports cannot be verified")
+        report = verify_report(candidate.data, keys.probe_key, candidate.file)
+        host = report.host
+        binds = set(ALWAYS_BOUND)
+        if host.machine_id:
+            binds.add(Binding.MACHINE_ID)
+        if host.boot_id:
+            binds.add(Binding.BOOT_ID)
+        controls = tuple(
+            ControlOutcome(r.control_id, r.status, r.message, severity=r.severity, title=r.title)
+            for r in report.assessment.results
+        )
+        return Evidence(
+            kind=self.kind, host=host.name or "", created=report.created, report_id=report.report_id,
+            signer=report.signer, binds=frozenset(binds), controls=controls, nonce=report.nonce,
+            machine_id=host.machine_id, boot_id=host.boot_id, running_closure=host.running_closure,
+        )

@@ -1,0 +1,200 @@
+"""One report through the gate's checks, in a fixed order; the first that fails classifies it.
+
+1. readable: the file could be read, within the size limit
+2. JSON, of a known kind (a probe report's DSSE envelope, or nixfleet evidence)
+3. attributed: the host it names is in the wave
+4. verified with *that* host's key from the wave file (the reader's checks: signature,
+   payload type, canonical form, well-formed report)
+5. the verified report names that host, and its machine id when the wave knows it
+6. this wave's nonce
+7. the closure the wave activated on the host is the one running
+8. not dated in the future (beyond the allowed clock skew)
+9. not older than the maximum age (nixfleet evidence: the shorter of the two limits)
+10. taken after the wave was activated and the soak time had passed
+11. binds enough: evidence without nonce or closure counts only where the policy accepts it
+
+Verification comes before every binding check, so that nothing a report says is believed
+before its signature is; binding comes before time, so that a replayed report is called
+a replay, whatever its age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from ..clock import isoformat as _iso
+from ..errors import VerificationError
+from .durations import describe
+from .evidence import Binding, Evidence, EvidenceStatus, ReportKind
+from .policy import PromotionPolicy
+from .readers import Candidate, Claim, ReportReader, recognise
+from .wave import LoadedWave, WaveHost
+
+
+@dataclass(frozen=True)
+class CheckedReport:
+    """One file of the reports folder and what the gate made of it."""
+
+    candidate: Candidate
+    status: EvidenceStatus
+    message: str
+    kind: ReportKind | None = None
+    host: str | None = None  # the wave host it is attributed to; None: nobody's
+    claimed_host: str | None = None
+    evidence: Evidence | None = None  # set once the signature verified
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What every report is checked against."""
+
+    wave: LoadedWave
+    policy: PromotionPolicy
+    now: datetime
+
+    @property
+    def key_owners(self) -> dict[str, str]:
+        """Key fingerprint → host name, to say whose key signed a misattributed report."""
+        return {fp: name for name, keys in self.wave.keys.items() for fp in keys.fingerprints()}
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: EvidenceStatus
+    message: str
+
+
+Step = Callable[[Evidence, WaveHost, Expectations], Problem | None]
+
+
+def _names_the_host(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    if evidence.host != host.name:
+        return Problem(EvidenceStatus.WRONG_HOST, f"the signed report names host {evidence.host!r}, not {host.name!r}")
+    return None
+
+
+def _names_the_machine(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    if host.machine_id is None or evidence.kind is ReportKind.NIXFLEET:
+        return None  # nixfleet evidence names no machine: it binds less, said in the last step
+    if evidence.machine_id != host.machine_id:
+        return Problem(EvidenceStatus.WRONG_HOST,
+                       f"machine id is {evidence.machine_id!r}, the wave lists {host.name} as {host.machine_id!r}")
+    return None
+
+
+def _this_wave(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    if Binding.NONCE in evidence.binds and evidence.nonce != ctx.wave.wave.nonce:
+        return Problem(EvidenceStatus.WRONG_NONCE, f"nonce {evidence.nonce!r} is not this wave's: a report of another wave")
+    return None
+
+
+def _runs_the_closure(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    if Binding.CLOSURE not in evidence.binds or evidence.running_closure == host.expected_closure:
+        return None
+    running = evidence.running_closure or "no NixOS system (no running closure)"
+    return Problem(EvidenceStatus.WRONG_CLOSURE, f"runs {running}, the wave activated {host.expected_closure}")
+
+
+def _not_in_future(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    skew = ctx.policy.max_clock_skew
+    if evidence.created > ctx.now + skew:
+        ahead = describe(evidence.created - ctx.now)
+        return Problem(EvidenceStatus.FUTURE, f"dated {_iso(evidence.created)}, {ahead} after the decision "
+                                              f"(allowed clock skew {describe(skew)}): a wrong clock or a forged date")
+    return None
+
+
+def _not_stale(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    limit = ctx.policy.rules_for(host.canary).max_report_age
+    if evidence.kind is ReportKind.NIXFLEET:
+        limit = min(limit, ctx.policy.nixfleet.max_report_age)
+    if ctx.now - evidence.created > limit:
+        return Problem(EvidenceStatus.STALE, f"taken {_iso(evidence.created)}, {describe(ctx.now - evidence.created)} "
+                                             f"before the decision; the policy accepts {describe(limit)}")
+    return None
+
+
+def _after_activation(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    activated = ctx.wave.wave.activated_at
+    if activated is None:
+        return None
+    ready = activated + ctx.policy.min_soak
+    if evidence.created < ready:
+        soak = f" and the {describe(ctx.policy.min_soak)} soak" if ctx.policy.min_soak else ""
+        return Problem(EvidenceStatus.NOT_YET_FRESH,
+                       f"taken {_iso(evidence.created)}, before the activation ({_iso(activated)}){soak} was over")
+    return None
+
+
+def _binds_enough(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    if {Binding.NONCE, Binding.CLOSURE} <= evidence.binds:
+        return None
+    rules = ctx.policy.rules_for(host.canary)
+    lacks = "no nonce, closure, machine or boot id: it could be replayed within its age, from any closure"
+    if not rules.accept_nixfleet:
+        who = "canaries" if host.canary else "hosts"
+        return Problem(EvidenceStatus.BINDS_LESS, f"nixfleet evidence binds only host and time ({lacks}); "
+                                                  f"the policy does not accept it for {who}")
+    if ctx.wave.wave.activated_at is None:
+        return Problem(EvidenceStatus.BINDS_LESS, "nixfleet evidence binds only host and time, and the wave file gives "
+                                                  "no activated_at: nothing shows it was taken after the release")
+    return None
+
+
+BINDING_STEPS: tuple[Step, ...] = (
+    _names_the_host, _names_the_machine, _this_wave, _runs_the_closure,
+    _not_in_future, _not_stale, _after_activation, _binds_enough,
+)
+
+
+def _whose_key(reader: ReportReader, candidate: Candidate, doc: object, claim: Claim, host: str, ctx: Expectations) -> str:
+    """When a report claims a key that belongs to another host of the wave and verifies
+    with it: say so (a host signing for another is worth knowing)."""
+    owner = ctx.key_owners.get(claim.signer or "")
+    if owner is None or owner == host:
+        return ""
+    try:
+        reader.verify(candidate, doc, ctx.wave.keys[owner])
+    except VerificationError:
+        return ""
+    return f" (it is signed with the key of {owner})"
+
+
+def _strip_source(message: str, source: str) -> str:
+    prefix = f"{source}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def check_report(candidate: Candidate, ctx: Expectations) -> CheckedReport:
+    if candidate.problem is not None:
+        return CheckedReport(candidate, EvidenceStatus.UNREADABLE, candidate.problem)
+    try:
+        doc = orjson.loads(candidate.data)
+    except orjson.JSONDecodeError:
+        return CheckedReport(candidate, EvidenceStatus.UNREADABLE, "not JSON (truncated, or not a report)")
+    found = recognise(doc)
+    if found is None:
+        return CheckedReport(candidate, EvidenceStatus.UNREADABLE,
+                             "neither a probe report (DSSE envelope) nor nixfleet evidence.json")
+    reader, claim = found
+    host = ctx.wave.hosts.get(claim.host)
+    if host is None:
+        return CheckedReport(candidate, EvidenceStatus.UNKNOWN_HOST, f"names host {claim.host!r}, which is not in the wave",
+                             kind=reader.kind, claimed_host=claim.host)
+    try:
+        evidence = reader.verify(candidate, doc, ctx.wave.keys[host.name])
+    except VerificationError as exc:
+        message = _strip_source(str(exc), candidate.file) + _whose_key(reader, candidate, doc, claim, host.name, ctx)
+        return CheckedReport(candidate, EvidenceStatus.INVALID, message, kind=reader.kind, host=host.name,
+                             claimed_host=claim.host)
+    for step in BINDING_STEPS:
+        problem = step(evidence, host, ctx)
+        if problem is not None:
+            return CheckedReport(candidate, problem.status, problem.message, kind=reader.kind, host=host.name,
+                                 claimed_host=claim.host, evidence=evidence)
+    return CheckedReport(candidate, EvidenceStatus.VALID, "verified and bound", kind=reader.kind, host=host.name,
+                         claimed_host=claim.host, evidence=evidence)
