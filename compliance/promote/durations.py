@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TEXT = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -28,12 +29,12 @@ def parse_duration(value: Any) -> Any:
         return value
     if isinstance(value, int):
         if value < 0:
-            raise ValueError("a duration cannot be negative")
+            raise PydanticCustomError("invalid", "a duration cannot be negative")
         return timedelta(seconds=value)
     if isinstance(value, str):
         match = _TEXT.match(value)
         if not match:
-            raise ValueError(f"{value!r} is not a duration: write e.g. \"90s\", \"15m\", \"1h\", \"2d\" or seconds")
+            raise PydanticCustomError("invalid", "{value} is not a duration: write e.g. 90s, 15m, 1h, 2d or seconds", {"value": repr(value)})
         return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
     return value
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..inputs.documents import load_document, validate
 from ..models.common import Severity, Strict
@@ -55,7 +56,7 @@ class HostRules(Strict):
     def _severities_disjoint(self) -> HostRules:
         both = sorted(set(self.rollback_on) & set(self.hold_on), key=lambda s: s.rank)
         if both:
-            raise ValueError(f"{', '.join(s.value for s in both)}: both in rollback_on and hold_on")
+            raise PydanticCustomError("invalid", f"{', '.join(s.value for s in both)}: both in rollback_on and hold_on")
         return self
 
     def stricter(self, other: HostRules) -> HostRules:
@@ -121,7 +122,7 @@ class PromotionPolicy(Strict):
     def _controls_consistent(self) -> PromotionPolicy:
         both = sorted(set(self.rollback_controls) & set(self.ignore_controls))
         if both:
-            raise ValueError(f"{', '.join(both)}: both in rollback_controls and ignore_controls")
+            raise PydanticCustomError("invalid", f"{', '.join(both)}: both in rollback_controls and ignore_controls")
         return self
 
     def rules_for(self, canary: bool) -> HostRules:

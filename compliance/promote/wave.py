@@ -13,7 +13,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..canonical import canonical_json
 from ..errors import InputError, SigningError
@@ -41,7 +42,7 @@ class WaveHost(Record):
     @model_validator(mode="after")
     def _has_a_key(self) -> WaveHost:
         if self.public_key is None and self.ssh_host_key is None:
-            raise ValueError("a host needs public_key or ssh_host_key: nothing else can vouch for its reports")
+            raise PydanticCustomError("invalid", "a host needs public_key or ssh_host_key: nothing else can vouch for its reports")
         return self
 
 
@@ -56,14 +57,15 @@ class Wave(Record):
     )
     hosts: list[WaveHost] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _names_unique(self) -> Wave:
+    @field_validator("hosts")
+    @classmethod
+    def _names_unique(cls, hosts: list[WaveHost]) -> list[WaveHost]:
         seen: set[str] = set()
-        for host in self.hosts:
+        for host in hosts:
             if host.name in seen:
-                raise ValueError(f"host {host.name} is listed twice")
+                raise PydanticCustomError("invalid", "host {name} is listed twice", {"name": host.name})
             seen.add(host.name)
-        return self
+        return hosts
 
 
 def wave_schema() -> dict[str, object]:
