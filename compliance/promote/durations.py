@@ -26,7 +26,7 @@ def parse_duration(value: Any) -> Any:
     Anything else is left for pydantic to reject with its own message.
     """
     if isinstance(value, bool):
-        return value
+        raise PydanticCustomError("invalid", "a duration is a number of seconds or a text like 15m, not true or false")
     if isinstance(value, int):
         if value < 0:
             raise PydanticCustomError("invalid", "a duration cannot be negative")
