@@ -33,7 +33,10 @@ let
     inherit name; system = builtins.currentSystem; builder = "/bin/sh";
     args = [ "-c" script ]; PATH = "/usr/bin:/bin";
   };
-  file = name: text: mk name ''printf '%s' ${builtins.toJSON text} > $out'';
+  file = name: text: derivation {
+    inherit name text; system = builtins.currentSystem; builder = "/bin/sh";
+    passAsFile = [ "text" ]; args = [ "-c" "/bin/cp $textPath $out" ];
+  };
 in
 """
 
