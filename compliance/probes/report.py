@@ -11,6 +11,7 @@ question, which the wave gate asks with its own expectations.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import orjson
 from pydantic import ValidationError
@@ -36,15 +37,23 @@ def verify_report(data: bytes, key: PublicKey, source: str) -> ProbeReport:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise VerificationError(f"{source}: not JSON (expected a DSSE envelope)") from None
-    envelope = Envelope.from_json(doc, source)
+    return verify_report_envelope(Envelope.from_json(doc, source), key, source)
+
+
+def verify_report_envelope(envelope: Envelope, key: PublicKey, source: str, body: Any = None) -> ProbeReport:
+    """:func:`verify_report` on an envelope already read. ``body`` is its payload already
+    parsed, if the caller had to look inside before knowing the key (the wave gate does,
+    to know whose report it is); it must still be the canonical form of the signed bytes,
+    so a body that is not theirs cannot pass."""
     try:
         payload = verify_envelope(envelope, key, payload_type=PROBE_REPORT_PAYLOAD_TYPE)
     except VerificationError as exc:
         raise VerificationError(f"{source}: {exc}") from None
-    try:
-        body = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        raise VerificationError(f"{source}: the signed payload is not JSON") from None
+    if body is None:
+        try:
+            body = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise VerificationError(f"{source}: the signed payload is not JSON") from None
     if not is_canonical(payload, body):
         raise VerificationError(f"{source}: the signed payload is not canonical JSON")
     try:

@@ -32,9 +32,10 @@ from .decision import (
     WaveDecision,
 )
 from .evidence import ABSENT, SUSPICIOUS, ControlOutcome, Evidence, EvidenceStatus, ReportKind
+from .parallel import check_reports
 from .policy import Action, HostRules, PromotionPolicy
 from .readers import Candidate
-from .verify import CheckedReport, Expectations, check_report
+from .verify import CheckedReport, Expectations
 from .wave import LoadedWave, WaveHost
 
 NOT_JUDGED = {Status.PASS, Status.NOT_APPLICABLE}
@@ -186,10 +187,11 @@ def _order(finding: Finding) -> tuple[int, str, str, str, str]:
     return (-finding.action.rank, finding.host or "", finding.file or "", finding.control_id or "", finding.message)
 
 
-def decide_wave(wave: LoadedWave, policy: PromotionPolicy, candidates: list[Candidate], now: datetime) -> WaveDecision:
-    """Verify every candidate report against the wave and decide. Pure: no clock, no files."""
-    ctx = Expectations(wave, policy, now)
-    checked = [check_report(c, ctx) for c in candidates]
+def decide_wave(wave: LoadedWave, policy: PromotionPolicy, candidates: list[Candidate], now: datetime,
+                processes: int | None = None) -> WaveDecision:
+    """Verify every candidate report against the wave and decide. No clock, no files: the
+    same arguments give the same decision (``processes`` changes only how fast)."""
+    checked = check_reports(candidates, Expectations(wave, policy, now), processes)
     by_host: dict[str, list[CheckedReport]] = {}
     unattributed: list[CheckedReport] = []
     for report in checked:

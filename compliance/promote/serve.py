@@ -115,7 +115,7 @@ def _handler(gate: PromotionGate, signer: Signer | None, lock: threading.Lock) -
             content_type, render = renderers[self.path]
             try:
                 with lock:
-                    decision: WaveDecision = gate.decide(clock.now())
+                    decision: WaveDecision = gate.decide(clock.now(), processes=1)  # threads: no fork
             except ComplianceError as exc:
                 return self._json(500, {"error": str(exc)})
             self._send(200, render(decision), content_type,

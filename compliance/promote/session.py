@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..errors import InputError
+from ..gcpause import cyclic_gc_paused
 from .collect import collect_reports
 from .decision import WaveDecision
 from .durations import describe
@@ -37,5 +38,8 @@ class PromotionGate:
             raise InputError(folder, "no such folder of reports" if not folder.exists() else "not a folder")
         return cls(wave, policy, folder)
 
-    def decide(self, now: datetime) -> WaveDecision:
-        return decide_wave(self.wave, self.policy, collect_reports(self.reports), now)
+    def decide(self, now: datetime, processes: int | None = None) -> WaveDecision:
+        """The decision over the folder as it is now (``processes``: see :mod:`.parallel`).
+        Nothing of it creates reference cycles: the cyclic collector waits meanwhile."""
+        with cyclic_gc_paused():
+            return decide_wave(self.wave, self.policy, collect_reports(self.reports), now, processes)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import orjson
 
@@ -48,7 +49,7 @@ class CheckedReport:
     evidence: Evidence | None = None  # set once the signature verified
 
 
-@dataclass(frozen=True)
+@dataclass
 class Expectations:
     """What every report is checked against."""
 
@@ -56,7 +57,7 @@ class Expectations:
     policy: PromotionPolicy
     now: datetime
 
-    @property
+    @cached_property
     def key_owners(self) -> dict[str, str]:
         """Key fingerprint → host name, to say whose key signed a misattributed report."""
         return {fp: name for name, keys in self.wave.keys.items() for fp in keys.fingerprints()}
@@ -158,7 +159,7 @@ def _whose_key(reader: ReportReader, candidate: Candidate, doc: object, claim: C
     if owner is None or owner == host:
         return ""
     try:
-        reader.verify(candidate, doc, ctx.wave.keys[owner])
+        reader.verify(candidate, doc, claim, ctx.wave.keys[owner])
     except VerificationError:
         return ""
     return f" (it is signed with the key of {owner})"
@@ -186,7 +187,7 @@ def check_report(candidate: Candidate, ctx: Expectations) -> CheckedReport:
         return CheckedReport(candidate, EvidenceStatus.UNKNOWN_HOST, f"names host {claim.host!r}, which is not in the wave",
                              kind=reader.kind, claimed_host=claim.host)
     try:
-        evidence = reader.verify(candidate, doc, ctx.wave.keys[host.name])
+        evidence = reader.verify(candidate, doc, claim, ctx.wave.keys[host.name])
     except VerificationError as exc:
         message = _strip_source(str(exc), candidate.file) + _whose_key(reader, candidate, doc, claim, host.name, ctx)
         return CheckedReport(candidate, EvidenceStatus.INVALID, message, kind=reader.kind, host=host.name,

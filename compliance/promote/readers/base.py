@@ -32,6 +32,7 @@ class Claim:
 
     host: str
     signer: str | None = None  # the key fingerprint it names, if its kind names one
+    parsed: Any = None  # what the reader decoded to find out, for its own verify (not trusted)
 
 
 class ReportReader(Protocol):
@@ -41,6 +42,6 @@ class ReportReader(Protocol):
         """The host the parsed JSON document says it comes from; ``None``: not this kind."""
         ...
 
-    def verify(self, candidate: Candidate, doc: Any, keys: HostKeys) -> Evidence:
+    def verify(self, candidate: Candidate, doc: Any, claim: Claim, keys: HostKeys) -> Evidence:
         """The verified content, or :class:`~compliance.errors.VerificationError`."""
         ...

@@ -108,7 +108,7 @@ class NixfleetReader:
             return None
         return Claim(name)
 
-    def verify(self, candidate: Candidate, doc: Any, keys: HostKeys) -> Evidence:
+    def verify(self, candidate: Candidate, doc: Any, claim: Claim, keys: HostKeys) -> Evidence:
         if keys.ssh_key is None:
             raise VerificationError("the wave file gives this host no ssh_host_key: its nixfleet evidence cannot be verified")
         if candidate.signature is None:

@@ -1,19 +1,18 @@
 """Reader of this tool's probe reports (``compliance probe``): a DSSE envelope, verified
-with the host's ECDSA P-256 key by :func:`compliance.probes.report.verify_report`, which
-also checks the payload type, that the payload is canonical and a well-formed report,
+with the host's ECDSA P-256 key by :func:`compliance.probes.report.verify_report_envelope`,
+which also checks the payload type, that the payload is canonical and a well-formed report,
 and that it names the key that verified it."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 import orjson
 
 from ...errors import VerificationError
 from ...models.probe import PROBE_REPORT_PAYLOAD_TYPE
-from ...probes.report import verify_report
+from ...probes.report import verify_report_envelope
+from ...signing.dsse import Envelope
 from ..evidence import Binding, ControlOutcome, Evidence, ReportKind
 from ..hostkeys import HostKeys
 from .base import Candidate, Claim
@@ -28,20 +27,22 @@ class ProbeReportReader:
         if not isinstance(doc, dict) or doc.get("payloadType") != PROBE_REPORT_PAYLOAD_TYPE:
             return None
         try:
-            body = orjson.loads(base64.b64decode(doc.get("payload", ""), validate=True))
-        except (binascii.Error, ValueError, TypeError):
+            envelope = Envelope.from_json(doc, "report")
+            body = orjson.loads(envelope.payload)
+        except (VerificationError, orjson.JSONDecodeError):
             return None
         host = body.get("host") if isinstance(body, dict) else None
         name = host.get("name") if isinstance(host, dict) else None
         if not isinstance(name, str) or not name:
             return None
         signer = body.get("signer")
-        return Claim(name, signer if isinstance(signer, str) else None)
+        return Claim(name, signer if isinstance(signer, str) else None, parsed=(envelope, body))
 
-    def verify(self, candidate: Candidate, doc: Any, keys: HostKeys) -> Evidence:
+    def verify(self, candidate: Candidate, doc: Any, claim: Claim, keys: HostKeys) -> Evidence:
         if keys.probe_key is None:
             raise VerificationError("the wave file gives this host no public_key: its probe reports cannot be verified")
-        report = verify_report(candidate.data, keys.probe_key, candidate.file)
+        envelope, body = claim.parsed
+        report = verify_report_envelope(envelope, keys.probe_key, candidate.file, body)
         host = report.host
         binds = set(ALWAYS_BOUND)
         if host.machine_id:
