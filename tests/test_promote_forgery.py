@@ -157,6 +157,18 @@ def test_evidence_that_is_only_old_counts_as_missing_under_the_share(fleet: Flee
     assert decision["summary"]["valid"] == 2
 
 
+@pytest.mark.parametrize(("at", "activated", "evidence"), [(T - 600, T - 300, "not_yet_fresh"), (T - 2 * 3600, None, "stale")])
+def test_an_old_report_of_the_previous_closure_holds_and_does_not_roll_back(
+    fleet: Fleet, tmp_path: Path, at: int, activated: int | None, evidence: str,  # noqa: F811
+) -> None:
+    """Taken before the activation (or long ago), a report shows the closure the host ran
+    then: it says the evidence is not fresh, not that the release failed."""
+    case = Case(_report(Spec("web-2", generation=2, at=at)), evidence, "hold",
+                wave={"activated_at": activated} if activated else None)
+    decision = _decide(fleet, tmp_path, case)
+    assert decision["verdict"] == "hold" and _web2(decision)["evidence"] == evidence
+
+
 def test_the_policy_can_roll_back_on_invalid_evidence(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
     decision = _decide(fleet, tmp_path, CASES["signed with another host's key"], {"invalid_evidence": "rollback"})
     assert decision["verdict"] == "rollback"

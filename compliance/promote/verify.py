@@ -7,15 +7,16 @@
    payload type, canonical form, well-formed report)
 5. the verified report names that host, and its machine id when the wave knows it
 6. this wave's nonce
-7. the closure the wave activated on the host is the one running
-8. not dated in the future (beyond the allowed clock skew)
-9. not older than the maximum age (nixfleet evidence: the shorter of the two limits)
-10. taken after the wave was activated and the soak time had passed
+7. not dated in the future (beyond the allowed clock skew)
+8. not older than the maximum age (nixfleet evidence: the shorter of the two limits)
+9. taken after the wave was activated and the soak time had passed
+10. the closure the wave activated on the host is the one running
 11. binds enough: evidence without nonce or closure counts only where the policy accepts it
 
-Verification comes before every binding check, so that nothing a report says is believed
-before its signature is; binding comes before time, so that a replayed report is called
-a replay, whatever its age.
+Nothing a report says is believed before its signature verifies. A replay is called a
+replay (step 6) whatever its age; and only a report that describes the host now (steps
+7 to 9) can show it runs another closure, which rolls the wave back: a report taken
+before the activation shows the previous closure, and is merely not fresh yet.
 """
 
 from __future__ import annotations
@@ -147,8 +148,8 @@ def _binds_enough(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Prob
 
 
 BINDING_STEPS: tuple[Step, ...] = (
-    _names_the_host, _names_the_machine, _this_wave, _runs_the_closure,
-    _not_in_future, _not_stale, _after_activation, _binds_enough,
+    _names_the_host, _names_the_machine, _this_wave,
+    _not_in_future, _not_stale, _after_activation, _runs_the_closure, _binds_enough,
 )
 
 
