@@ -47,7 +47,7 @@ def render_decision_text(decision: WaveDecision) -> bytes:
     lines = [
         f"{HEADLINE[decision.verdict]}: wave {decision.wave} (exit {decision.exit_code})",
         f"Decided:  {isoformat(decision.decided_at)}   nonce {decision.nonce}",
-        f"Hosts:    {s.hosts} ({s.canaries} canaries): {counts}" + (f"; {s.nixfleet} on nixfleet evidence" if s.nixfleet else ""),
+        f"Hosts:    {s.hosts} ({s.canaries} {'canary' if s.canaries == 1 else 'canaries'}): {counts}" + (f"; {s.nixfleet} on nixfleet evidence" if s.nixfleet else ""),
         f"Coverage: {coverage}",
         "",
     ]
