@@ -1,11 +1,14 @@
-"""Canonical JSON through orjson, the fast path the wave gate verifies a thousand reports
-with, writes exactly the bytes of the reference RFC 8785 encoder, for any JSON value:
-floats, integers beyond 64 bits, characters outside the BMP in keys and strings, control
-characters; and whatever spelling a document arrives in, the canonical check of a
-report gives the same answer."""
+"""The fast paths the wave gate verifies a thousand reports with give exactly the answers
+of the reference implementations: canonical JSON through orjson writes the bytes of the
+RFC 8785 encoder for any JSON value (floats, integers beyond 64 bits, characters outside
+the BMP in keys and strings, control characters); the canonical check of a payload
+agrees with it whatever spelling the payload arrives in; strict base64 refuses exactly
+what a full re-encoding refuses."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
 from typing import Any
@@ -16,6 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.canonical import CanonicalizationError, _encode, canonical_json, is_canonical
+from compliance.errors import VerificationError
+from compliance.signing.encoding import strict_b64decode
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=4) | st.sampled_from(
     ["\ue000", "\U0001f600", "a", "\u00e9", "\x1f", "\u2028"])
@@ -82,3 +87,26 @@ def test_the_check_of_a_parsed_payload_agrees_with_the_encoder(value: Any) -> No
 def test_edge_cases_of_the_check(data: bytes) -> None:
     parsed = orjson.loads(data)
     assert is_canonical(data, parsed) == (reference(parsed) == data)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=40), st.integers(0, 63), st.sampled_from(["", "=", "==", "A", "\n", " "]))
+def test_strict_base64_refuses_exactly_what_a_full_reencoding_refuses(data: bytes, tweak: int, suffix: str) -> None:
+    """The fast strict decoder the gate reads envelopes with: one spelling per byte string."""
+    text = base64.b64encode(data).decode()
+    if text:  # change the unused bits of the last group, or not
+        last = text.rstrip("=")
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        text = last[:-1] + alphabet[(alphabet.index(last[-1]) + tweak) % 64] + text[len(last):]
+    text += suffix
+    try:
+        reference = base64.b64decode(text, validate=True)
+        accepted = base64.b64encode(reference).decode() == text
+    except (binascii.Error, ValueError):
+        accepted = False
+    try:
+        decoded = strict_b64decode(text, source="t", what="x")
+    except VerificationError:
+        assert not accepted, text
+    else:
+        assert accepted and decoded == reference, text
