@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -125,8 +126,13 @@ class PromotionPolicy(Strict):
             raise PydanticCustomError("invalid", f"{', '.join(both)}: both in rollback_controls and ignore_controls")
         return self
 
+    @cached_property
+    def canary_rules(self) -> HostRules:
+        """The canaries' effective rules: ``canaries`` merged into ``hosts``, stricter wins."""
+        return self.hosts.stricter(self.canaries)
+
     def rules_for(self, canary: bool) -> HostRules:
-        return self.hosts.stricter(self.canaries) if canary else self.hosts
+        return self.canary_rules if canary else self.hosts
 
 
 def read_promotion_policy(path: str | Path, data: bytes | None = None) -> PromotionPolicy:
