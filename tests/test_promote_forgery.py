@@ -202,3 +202,23 @@ def test_hidden_files_and_keys_next_to_reports_are_not_reports(fleet: Fleet, tmp
         shutil.copyfile(fleet.key("web-2")[1], reports / "web-2.pub")
     decision = _decide(fleet, tmp_path, Case(extras, "valid", "promote"))
     assert decision["verdict"] == "promote" and decision["unattributed"] == []
+
+
+def test_checking_over_worker_processes_gives_the_same_decision(fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A large wave is checked over forked workers: the decision is the same, byte for byte."""
+    from compliance import clock
+    from compliance.promote import parallel
+    from compliance.promote.decision import decision_json
+    from compliance.promote.session import PromotionGate
+
+    reports = tmp_path / "reports"
+    specs = [good("web-1"), good("web-3"), Spec("web-2", setuid=True), Spec("web-2", nonce="wave-0000previous0000"),
+             Spec("web-2", key="web-3"), Spec("web-2", at=T + 3600), Spec("intruder")]
+    place(reports, *fleet.reports(*specs), names=[f"{i}.dsse.json" for i in range(len(specs))])
+    (reports / "garbage.bin").write_bytes(os.urandom(512))
+    gate = PromotionGate.load(_wave(fleet, tmp_path / "wave.json", None), reports, NONCE, None)
+    serial = decision_json(gate.decide(clock.now(), processes=1))
+    monkeypatch.setattr(parallel, "PARALLEL_FROM", 2)
+    forked = decision_json(gate.decide(clock.now(), processes=2))
+    assert forked == serial
+    assert b'"verdict":"hold"' in serial and b'"duplicated"' in serial
