@@ -99,7 +99,7 @@ def test_gaps_name_the_failed_control_to_fix(tmp_path: Path) -> None:
     advice = _advice(rows["CIR 11.4"], "IA-02")
     assert advice["action"] == "fix" and advice["status"] == "fail" and "PasswordAuthentication" in advice["detail"]
     # A clause where one control passed and another failed is still a gap.
-    assert rows["Art.21(2)(j)"]["standing"] == "gap"
+    assert rows["Art.21(2)(i)"]["standing"] == "gap"  # IA-01 and IA-10 pass, IA-02 fails
     _assert_standings_follow_the_results(rows)
 
 

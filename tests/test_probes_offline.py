@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from compliance import registry
-from compliance.hosts import OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
-from tests.support.runtime_fixtures import lay_out_root
+from tests.support.runtime_fixtures import evaluate_probe_offline, lay_out_root
 
 PASSWD = "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/var/empty:/sbin/nologin\nsshd:x:74:74::/var/empty:/sbin/nologin\nalice:x:1000:100::/home/alice:/bin/bash\n"
 SHADOW = "root:!:1::::::\nnobody:!:1::::::\nsshd:*:1::::::\nalice:$6$salt$hash:19000::::::\n"
@@ -47,19 +46,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str], dict[str, str], str]] = [
 ]
 
 
-def _evaluate(probe: str, params: dict[str, Any], root: Path) -> tuple[Status, str]:
-    spec = registry.get(CheckKind.RUNTIME, probe)
-    assert spec is not None
-    outcome = spec.func(OfflineRootHost(root), spec.params.model_validate(params))
-    return outcome.status, outcome.message
-
-
 @pytest.mark.parametrize(("probe", "params", "good", "bad", "words"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_probe_passes_one_root_and_fails_the_other(probe: str, params: dict[str, Any], good: dict[str, str], bad: dict[str, str], words: str, tmp_path: Path) -> None:
     modes = {p: "0640" if "shadow" in p else "0600" if p.endswith("_key") else "0644" for p in good}
-    status, message = _evaluate(probe, params, lay_out_root({"files": good, "modes": modes}, tmp_path / "good"))
+    status, message = evaluate_probe_offline(probe, params, lay_out_root({"files": good, "modes": modes}, tmp_path / "good"))
     assert status is Status.PASS, message
-    status, message = _evaluate(probe, params, lay_out_root({"files": bad}, tmp_path / "bad"))
+    status, message = evaluate_probe_offline(probe, params, lay_out_root({"files": bad}, tmp_path / "bad"))
     assert status is Status.FAIL and words in message, message
 
 
@@ -71,5 +63,10 @@ def test_every_probe_is_covered_somewhere() -> None:
         "mount_options", "nix_store_read_only", "world_writable_sticky", "setuid_allowlist", "listening_sockets",
         "firewall_default_deny", "auditd_rules", "journald_persistent", "time_synchronised", "root_on_luks",
         "running_closure", "store_paths_verified", "sysctl_runtime",
+        # tests/test_catalog_checks.py and the control fixtures
+        "service_sandboxing", "enabled_units_allowlist", "process_executables", "boot_loader_locked",
+        "session_idle_timeout", "sudoers_hardened", "directory_client_secure", "cleartext_listeners", "resolver_dnssec",
+        "certificates_valid", "journal_retention", "log_forwarding", "monitoring_agent", "file_integrity_monitoring",
+        "rollback_generations", "booted_kernel_current", "no_imperative_packages",
     }
     assert set(registry.all_specs(CheckKind.RUNTIME)) == here | elsewhere

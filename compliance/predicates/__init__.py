@@ -3,4 +3,15 @@
 Importing this package registers every predicate (see :mod:`compliance.registry`).
 """
 
-from . import kernel, nixos, nixsettings, packages, sbom, supply, vulnerabilities  # noqa: F401
+from . import (  # noqa: F401
+    backup,
+    kernel,
+    network,
+    nixos,
+    nixsettings,
+    packages,
+    sbom,
+    secrets,
+    supply,
+    vulnerabilities,
+)

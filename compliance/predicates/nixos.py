@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from ..errors import CheckError, NotApplicable
 from ..inputs.facts import join_option_path, lookup, split_option_path
-from ..models.params import BOUNDS, FALSE, FIXED, INTERSECTION, Bound, Params, merge
+from ..models.params import BOUNDS, FALSE, FIXED, INTERSECTION, UNION, Bound, Params, merge
 from ..registry import Outcome, failed, passed, predicate, verdict
 from ..subject import Subject
 
@@ -31,6 +31,7 @@ OPENSSH_DEFAULTS: dict[str, str] = {
     "clientaliveinterval": "0",
     "clientalivecountmax": "3",
     "loglevel": "INFO",
+    "authenticationmethods": "any",
 }
 
 
@@ -83,6 +84,74 @@ def sshd_settings(subject: Subject, params: SshdParams) -> Outcome:
     effective = dict(OPENSSH_DEFAULTS)
     effective.update({k.lower(): sshd_value(v) for k, v in settings.items() if v is not None})
     return compare_sshd(effective, params, "services.openssh.settings")
+
+
+class SecondFactorParams(Params):
+    # "second_method": AuthenticationMethods makes every login use two methods (a key,
+    # then a PAM one-time password); "fido_verified": only FIDO (sk-) keys are accepted,
+    # with user verification (PIN or biometrics) required on the token.
+    allowed_routes: Annotated[list[str], INTERSECTION] = ["second_method", "fido_verified"]
+
+
+_METHOD_SWITCH = {"publickey": "pubkeyauthentication", "password": "passwordauthentication",
+                  "keyboard-interactive": "kbdinteractiveauthentication"}
+
+
+def second_factor_routes(settings: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(routes that hold, why the others do not) for effective sshd settings."""
+    routes: list[str] = []
+    why: list[str] = []
+    methods = settings.get("authenticationmethods", "any")
+    if methods == "any":
+        why.append("AuthenticationMethods is any: one method is enough")
+    else:
+        lists = [[m for m in group.split(",") if m] for group in methods.split()]
+        single = [",".join(g) for g in lists if len({m.split(":", 1)[0] for m in g}) < 2]
+        disabled = sorted({m for g in lists for m in g if settings.get(_METHOD_SWITCH.get(m.split(":", 1)[0], ""), "yes") == "no"})
+        if single:
+            why.append(f"AuthenticationMethods {' '.join(single)} asks for one kind of method only")
+        elif disabled:
+            why.append(f"AuthenticationMethods lists disabled methods ({', '.join(disabled)}): sshd refuses to start")
+        else:
+            routes.append("second_method")
+    algorithms = [a for a in settings.get("pubkeyacceptedalgorithms", "").split(",") if a]
+    options = settings.get("pubkeyauthoptions", "none").replace(",", " ").split()
+    if not algorithms or not all(a.startswith("sk-") for a in algorithms):
+        why.append("keys other than FIDO (sk-) keys are accepted")
+    elif "verify-required" not in options:
+        why.append("FIDO keys are accepted without user verification (PubkeyAuthOptions verify-required)")
+    else:
+        routes.append("fido_verified")
+    return routes, why
+
+
+@predicate("sshd_second_factor", params=SecondFactorParams, reads=["services.openssh.enable", "services.openssh.settings"])
+def sshd_second_factor(subject: Subject, params: SecondFactorParams) -> Outcome:
+    """Every SSH login needs a second factor: two methods (a key, then a one-time password through PAM), or a FIDO key that verifies its holder.
+
+    A stolen private key alone must not give remote administrative access (NIS2 Art.
+    21(2)(j)). OpenSSH offers two ways to ask for more: AuthenticationMethods with two
+    methods per list, or accepting only FIDO keys (sk-ssh-ed25519, sk-ecdsa) with
+    PubkeyAuthOptions verify-required, so that the token checks a PIN or a fingerprint.
+    A key-then-password setup needs keyboard-interactive enabled, which IA-02 refuses
+    unless its profile allows it; the FIDO way needs no password at all.
+    """
+    facts = subject.need_facts()
+    if lookup(facts, "services.openssh.enable") is not True:
+        raise NotApplicable("services.openssh.enable is false: no SSH server")
+    raw = lookup(facts, "services.openssh.settings")
+    if not isinstance(raw, dict):
+        raise CheckError("services.openssh.settings is not an attribute set")
+    effective = {**OPENSSH_DEFAULTS, **{k.lower(): sshd_value(v) for k, v in raw.items() if v is not None}}
+    routes, why = second_factor_routes(effective)
+    accepted = [r for r in routes if r in params.allowed_routes]
+    observed = {"routes": routes, "allowed_routes": params.allowed_routes,
+                "authentication_methods": effective.get("authenticationmethods"),
+                "pubkey_accepted_algorithms": effective.get("pubkeyacceptedalgorithms"),
+                "pubkey_auth_options": effective.get("pubkeyauthoptions")}
+    if accepted:
+        return passed(f"SSH logins need a second factor ({', '.join(accepted)})", **observed)
+    return failed("SSH logins need no second factor: " + "; ".join(why) + (f" (routes found but not allowed: {', '.join(routes)})" if routes else ""), **observed)
 
 
 # ---------------------------------------------------------------------------- firewall
@@ -270,5 +339,40 @@ def nixos_option_bounds(subject: Subject, params: AtLeastParams) -> Outcome:
         mismatches=wrong,
     )
 
+
+
+class IncludesParams(Params):
+    # list option path → entries it must contain (others may be there too)
+    required_entries: Annotated[dict[str, list[str]], merge(UNION)] = {}
+
+
+@predicate("nixos_option_includes", params=IncludesParams, reads=lambda p: sorted(p.required_entries))
+def nixos_option_includes(subject: Subject, params: IncludesParams) -> Outcome:
+    """Each listed list-valued NixOS option contains the required entries.
+
+    nixos_options compares whole values, which a list option rarely matches: a host adds
+    its own kernel modules to a blacklist or its own parameters to a command line. Here
+    only the required entries must be present; what else the list holds does not matter.
+    """
+    facts = subject.need_facts()
+    if not params.required_entries:
+        raise CheckError("no option to check (parameter 'required_entries' is empty)")
+    values: dict[str, Any] = {}
+    missing: dict[str, list[str]] = {}
+    for path, required in sorted(params.required_entries.items()):
+        value = lookup(facts, path)
+        if not isinstance(value, list):
+            raise CheckError(f"option {path} is not a list ({_nix(value)})")
+        values[path] = value
+        present = {str(v) for v in value}
+        if absent := [r for r in required if r not in present]:
+            missing[path] = absent
+    return verdict(
+        not missing,
+        "lists hold the required entries: " + ", ".join(sorted(values)),
+        "; ".join(f"{k} lacks {', '.join(v)}" for k, v in missing.items()),
+        values=values,
+        missing=missing,
+    )
 
 __all__ = ["OPENSSH_DEFAULTS", "SshdParams", "SysctlParams", "compare_sshd", "judge_sysctl", "sshd_value"]

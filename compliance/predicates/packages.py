@@ -7,7 +7,7 @@ from fnmatch import fnmatchcase, translate
 from typing import Annotated
 
 from ..inputs.facts import lookup_optional
-from ..models.params import INTERSECTION, LOWER, UNION, Params
+from ..models.params import INTERSECTION, LOWER, UNION, Params, merge
 from ..registry import Outcome, failed, passed, predicate
 from ..subject import Subject
 
@@ -68,3 +68,49 @@ def no_insecure_packages_permitted(subject: Subject, params: InsecureParams) -> 
         return failed(f"insecure packages permitted without approval: {', '.join(unapproved)}", **observed)
     return passed("no insecure package is permitted" if not permitted else "only approved insecure packages are permitted", **observed)
 
+
+
+# Cryptographic library branches their upstream no longer fixes: OpenSSL 1.1.1 reached end
+# of life on 2023-09-11 (1.0.2 and 0.9.8 long before), Mbed TLS 2.28 LTS at the end of 2024.
+DEFAULT_EOL_VERSIONS: dict[str, list[str]] = {
+    "openssl": ["0.9", "1.0", "1.1"],
+    "mbedtls": ["2"],
+}
+
+
+class EolParams(Params):
+    # package name → version branches that are end of life ("1.1" matches 1.1.1w, not 1.10)
+    eol_versions: Annotated[dict[str, list[str]], merge(UNION)] = DEFAULT_EOL_VERSIONS
+    allow: Annotated[list[str], INTERSECTION] = []  # full store paths exempted after review
+    max_listed: Annotated[int, LOWER] = 50
+
+
+def _on_branch(version: str, branch: str) -> bool:
+    return version == branch or version.startswith((branch + ".", branch + "-"))
+
+
+@predicate("eol_components", params=EolParams)
+def eol_components(subject: Subject, params: EolParams) -> Outcome:
+    """No store path of the closure is a release branch its upstream no longer maintains.
+
+    An end-of-life branch gets no more security fixes, so its next vulnerability stays
+    open whatever the patch process does; nixpkgs keeps some such branches for
+    compatibility (openssl_1_1 behind permittedInsecurePackages), and an old pin can
+    still carry them.
+    """
+    closure = subject.need_closure()
+    hits: list[dict[str, str]] = []
+    for info in closure.paths.values():
+        branches = params.eol_versions.get(info.name)
+        if not branches or info.version is None or info.path in params.allow:
+            continue
+        for branch in branches:
+            if _on_branch(info.version, branch):
+                hits.append({"path": info.path, "package": info.name, "version": info.version, "branch": branch})
+                break
+    hits.sort(key=lambda h: h["path"])
+    observed = {"closure_paths": len(closure.paths), "end_of_life": hits[: params.max_listed], "rules": params.eol_versions}
+    if hits:
+        names = sorted({f"{h['package']} {h['version']}" for h in hits})
+        return failed(f"{len(hits)} end-of-life component(s) in the closure: {', '.join(names[:10])}", **observed)
+    return passed(f"no end-of-life branch of {', '.join(sorted(params.eol_versions))} among {len(closure.paths)} store paths", **observed)

@@ -9,7 +9,7 @@ from typing import Annotated
 from .. import clock
 from ..errors import CheckError
 from ..inputs.facts import lookup_or
-from ..models.params import FIXED, LOWER, Params
+from ..models.params import FALSE, FIXED, LOWER, TRUE, UNION, Params
 from ..registry import Outcome, failed, passed, predicate
 from ..subject import Subject
 
@@ -62,3 +62,66 @@ def nixpkgs_age(subject: Subject, params: NixpkgsAgeParams) -> Outcome:
     if age_days < -1:
         return failed(f"nixpkgs is dated {-age_days:.0f} days in the future ({source})", **observed)
     return passed(f"nixpkgs is {max(age_days, 0):.0f} days old ({source})", **observed)
+
+
+# ---------------------------------------------------------------------------- pinned inputs
+
+# Input types whose lock names a commit: a lock without one does not say which source was built.
+REVISION_TYPES = ("github", "gitlab", "sourcehut", "git", "mercurial")
+
+
+class PinnedInputsParams(Params):
+    # "path": a folder of the build machine; "indirect": a registry name resolved at build time.
+    denied_input_types: Annotated[list[str], UNION] = ["path", "indirect"]
+    require_nar_hash: Annotated[bool, TRUE] = True
+    require_rev: Annotated[bool, TRUE] = True
+    allow_local_urls: Annotated[bool, FALSE] = False  # git+file://, file:// tarballs
+    require_configuration_revision: Annotated[bool, TRUE] = False
+
+
+@predicate(
+    "flake_inputs_locked",
+    params=PinnedInputsParams,
+    reads=lambda p: ["system.configurationRevision"] if p.require_configuration_revision else [],
+)
+def flake_inputs_locked(subject: Subject, params: PinnedInputsParams) -> Outcome:
+    """Every flake input is locked to content (narHash) and, for version control, a commit, from a source others can fetch.
+
+    A release can be rebuilt and audited only from what its flake.lock names: an input
+    without a content hash, a branch instead of a commit, a folder of the build machine or
+    a registry alias resolved at build time means the same lock can yield another system.
+    With require_configuration_revision, the configuration also records the commit it was
+    built from (system.configurationRevision), which links the closure to reviewed source.
+    """
+    lock = subject.need_flake_lock()
+    problems: dict[str, list[str]] = {}
+    inputs: dict[str, dict[str, object]] = {}
+    for name, node in sorted(lock.nodes.items()):
+        if not node.locked and not node.original:
+            continue  # the root node: the flake itself
+        issues: list[str] = []
+        url = str(node.locked.get("url", ""))
+        if not node.locked:
+            issues.append("not locked")
+        if node.type in params.denied_input_types:
+            issues.append(f"input type {node.type}")
+        if params.require_nar_hash and node.locked and not node.nar_hash:
+            issues.append("no narHash")
+        if params.require_rev and node.type in REVISION_TYPES and not node.rev:
+            issues.append("no commit (rev)")
+        if not params.allow_local_urls and (url.startswith("file:") or url.startswith("git+file:") or url.startswith("/")):
+            issues.append(f"local source {url}")
+        inputs[name] = {"type": node.type, "rev": node.rev, "nar_hash": node.nar_hash is not None}
+        if issues:
+            problems[name] = issues
+    observed: dict[str, object] = {"inputs": inputs, "not_pinned": problems, "source": lock.source}
+    if params.require_configuration_revision:
+        revision = lookup_or(subject.need_facts(), "system.configurationRevision", None)
+        observed["configuration_revision"] = revision
+        if not isinstance(revision, str) or not revision:
+            problems["system.configurationRevision"] = ["not set: the system does not record the commit it was built from"]
+    if not inputs:
+        raise CheckError(f"{lock.source}: the flake has no input to judge")
+    if problems:
+        return failed("inputs not pinned: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in problems.items()), **observed)
+    return passed(f"{len(inputs)} flake inputs locked to a content hash" + (" and a commit" if params.require_rev else ""), **observed)

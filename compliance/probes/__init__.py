@@ -3,4 +3,4 @@
 Importing this package registers every probe (see :mod:`compliance.registry`).
 """
 
-from . import accounts, crypto, files, kernel, logs, network, nixstore, sshd  # noqa: F401
+from . import accounts, crypto, files, kernel, logs, network, nixstore, services, sshd  # noqa: F401

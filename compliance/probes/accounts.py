@@ -12,12 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from ..errors import CheckError
+from ..errors import CheckError, NotApplicable
 from ..hosts.base import Host
-from ..hosts.requests import ReadFile, Request
-from ..models.params import HIGHER, INTERSECTION, LOWER, UNION, NoParams, Params
+from ..hosts.requests import ListDir, ReadFile, Request
+from ..models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
 from ..registry import Outcome, probe, verdict
 from .plan import plans
+from .sources import ini_settings, timespan_seconds
 
 NOLOGIN_SHELLS = ("nologin", "false", "sync", "shutdown", "halt")
 OVERFLOW_UID = 65534  # nobody: a system account with a uid above the range
@@ -204,3 +205,309 @@ def login_lockout(host: Host, params: LockoutParams) -> Outcome:
         elif deny > params.max_deny:
             problems.append(f"{service}: locks after {deny} failures, at most {params.max_deny} allowed")
     return verdict(not problems, "login services lock accounts after repeated failures", "; ".join(problems), deny=observed)
+
+
+# ---------------------------------------------------------------------------- idle sessions
+
+# Files login shells read at start (NixOS generates /etc/profile, /etc/bashrc and
+# /etc/set-environment from environment.* and programs.bash.*).
+SHELL_INIT = ("/etc/profile", "/etc/bashrc", "/etc/bash.bashrc", "/etc/set-environment", "/etc/profile.local", "/etc/zshenv")
+SHELL_INIT_DIR = "/etc/profile.d"
+LOGIND_CONF = "/etc/systemd/logind.conf"
+LOGIND_DROPINS = "/etc/systemd/logind.conf.d"
+_TMOUT = re.compile(r"^\s*(?:export\s+|readonly\s+|declare\s+-[a-zA-Z]*\s+|typeset\s+-[a-zA-Z]*\s+)*TMOUT=['\"]?(\d+)")
+_TMOUT_RO = re.compile(r"^\s*(?:readonly|declare\s+-[a-zA-Z]*r[a-zA-Z]*|typeset\s+-[a-zA-Z]*r[a-zA-Z]*)\b.*\bTMOUT\b")
+class IdleParams(Params):
+    max_idle_seconds: Annotated[int, LOWER] = 900
+    require_readonly: Annotated[bool, TRUE] = True  # TMOUT must be read-only (a user cannot unset it)
+
+
+def _shell_files(host: Host) -> list[str]:
+    extra = [f"{SHELL_INIT_DIR}/{n}" for n in sorted(host.listdir(SHELL_INIT_DIR) or []) if n.endswith(".sh")]
+    return [*SHELL_INIT, *extra]
+
+
+@plans("session_idle_timeout")
+def _plan_idle(host: Host, params: IdleParams) -> list[Request]:
+    return [*(ReadFile(p) for p in SHELL_INIT), ListDir(SHELL_INIT_DIR), ReadFile(LOGIND_CONF), ListDir(LOGIND_DROPINS)]
+
+
+@probe("session_idle_timeout", params=IdleParams)
+def session_idle_timeout(host: Host, params: IdleParams) -> Outcome:
+    """Idle interactive sessions end after at most max_idle_seconds: a read-only shell TMOUT, or logind's StopIdleSessionSec.
+
+    An unattended open session (a console left logged in, an SSH session on a lost laptop)
+    is access without authentication (ANSSI BP-028 R32; DORA RTS 13(1)(l)). Shell TMOUT
+    ends idle shells, whatever the transport; logind's StopIdleSessionSec (systemd 252 and
+    later) ends every idle login session it tracks.
+    """
+    files = _shell_files(host)
+    host.prefetch(ReadFile(p) for p in files)
+    tmout: int | None = None
+    tmout_file = None
+    readonly = False
+    for path in files:
+        for raw in (host.read_text(path) or "").splitlines():
+            for line in raw.split("#", 1)[0].split(";"):
+                if match := _TMOUT.match(line):
+                    tmout, tmout_file = int(match.group(1)), path
+                if _TMOUT_RO.match(line):
+                    readonly = True
+    logind = ini_settings(host, LOGIND_CONF, LOGIND_DROPINS, "Login").get("StopIdleSessionSec")
+    logind_s = timespan_seconds(logind) if logind is not None else None
+    observed = {"tmout": tmout, "tmout_file": tmout_file, "tmout_readonly": readonly, "stop_idle_session_sec": logind,
+                "max_idle_seconds": params.max_idle_seconds}
+    shell_ok = tmout is not None and 0 < tmout <= params.max_idle_seconds and (readonly or not params.require_readonly)
+    logind_ok = logind_s is not None and 0 < logind_s <= params.max_idle_seconds
+    if shell_ok or logind_ok:
+        how = [f"TMOUT={tmout} ({tmout_file})"] if shell_ok else []
+        how += [f"StopIdleSessionSec={logind}"] if logind_ok else []
+        return verdict(True, "idle sessions end: " + ", ".join(how), "", **observed)
+    problems = []
+    if tmout is None:
+        problems.append("no shell sets TMOUT")
+    elif not 0 < tmout <= params.max_idle_seconds:
+        problems.append(f"TMOUT={tmout} in {tmout_file}, at most {params.max_idle_seconds} s allowed")
+    elif params.require_readonly and not readonly:
+        problems.append(f"TMOUT={tmout} in {tmout_file} is not read-only: a user can unset it")
+    problems.append("logind does not stop idle sessions" if logind is None else f"logind StopIdleSessionSec={logind} is not within {params.max_idle_seconds} s")
+    return verdict(False, "", "; ".join(problems), **observed)
+
+
+# ---------------------------------------------------------------------------- sudo
+
+SUDOERS = "/etc/sudoers"
+# Flags sudo sets unless told otherwise (sudoers(5)): a file need not repeat them.
+SUDO_ON_BY_DEFAULT = {"env_reset"}
+
+
+@dataclass(frozen=True)
+class SudoRule:
+    principal: str
+    tags: tuple[str, ...]
+    commands: tuple[str, ...]
+    source: str
+
+
+def _sudoers_lines(host: Host, path: str, depth: int = 0) -> list[tuple[str, str]]:
+    """(line, file) of a sudoers file with its @include/@includedir (and #include) resolved, continuations joined."""
+    if depth > 8:
+        raise CheckError(f"{path}: include nesting deeper than 8")
+    text = host.read_text(path)
+    if text is None:
+        if depth == 0:
+            return []
+        raise CheckError(f"{path} is included but missing")
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = pending + raw
+        if line.endswith("\\"):
+            pending = line[:-1] + " "
+            continue
+        pending = ""
+        stripped = line.strip()
+        words = stripped.split()
+        if words and words[0] in ("@includedir", "#includedir") and len(words) > 1:
+            names = [n for n in host.listdir(words[1]) or [] if "." not in n and not n.endswith("~")]
+            host.prefetch(ReadFile(f"{words[1]}/{n}") for n in names)
+            for name in sorted(names):
+                out += _sudoers_lines(host, f"{words[1]}/{name}", depth + 1)
+            continue
+        if words and words[0] in ("@include", "#include") and len(words) > 1:
+            out += _sudoers_lines(host, words[1], depth + 1)
+            continue
+        stripped = stripped.split("#", 1)[0].strip()
+        if stripped:
+            out.append((stripped, path))
+    return out
+
+
+def parse_sudoers(lines: list[tuple[str, str]]) -> tuple[dict[str, str], list[SudoRule]]:
+    """Global Defaults (flag → "on", "off" or a value) and user specifications."""
+    defaults: dict[str, str] = {}
+    rules: list[SudoRule] = []
+    for line, source in lines:
+        head = line.split(None, 1)[0]
+        if head == "Defaults":
+            for option in line[len("Defaults"):].split(","):
+                option = option.strip()
+                if not option:
+                    continue
+                if option.startswith("!"):
+                    defaults[option[1:].strip()] = "off"
+                elif "=" in option:
+                    key, _, value = option.partition("=")
+                    defaults[key.strip().rstrip("+-")] = value.strip().strip('"')
+                else:
+                    defaults[option] = "on"
+            continue
+        if head.startswith("Defaults") or head.endswith("_Alias"):
+            continue  # scoped Defaults (Defaults:user) and aliases do not grant anything by themselves
+        principal, _, rest = line.partition(" ")
+        if "=" not in rest:
+            continue
+        spec = rest.split("=", 1)[1].strip()
+        if spec.startswith("("):
+            spec = spec[spec.find(")") + 1:].strip()
+        tags: list[str] = []
+        while True:
+            match = re.match(r"^([A-Z_]+):\s*", spec)
+            if not match:
+                break
+            tags.append(match.group(1))
+            spec = spec[match.end():]
+        rules.append(SudoRule(principal, tuple(tags), tuple(c.strip() for c in spec.split(",") if c.strip()), source))
+    return defaults, rules
+
+
+class SudoParams(Params):
+    # Defaults that must be on ("use_pty") or have a value ("umask=0077")
+    required_defaults: Annotated[list[str], UNION] = ["use_pty"]
+    # principals (users, %groups) that may run commands without a password
+    nopasswd_allowlist: Annotated[list[str], INTERSECTION] = []
+    forbid_negation: Annotated[bool, TRUE] = True
+
+
+@plans("sudoers_hardened")
+def _plan_sudo(host: Host, params: SudoParams) -> list[Request]:
+    return [ReadFile(SUDOERS), ListDir("/etc/sudoers.d")]
+
+
+@probe("sudoers_hardened", params=SudoParams)
+def sudoers_hardened(host: Host, params: SudoParams) -> Outcome:
+    """sudo is configured as ANSSI BP-028 asks: required Defaults set, no password-less rule beyond an allowlist, no negated command.
+
+    A password-less rule lets whoever takes over the account act as root without a
+    second proof; a rule "ALL, !/bin/sh" is bypassed by any other shell (R42); use_pty
+    keeps a command from injecting into the administrator's terminal, and the other
+    Defaults of R39 (env_reset, ignore_dot, umask=0077, requiretty, noexec) limit what a
+    command inherits.
+    """
+    lines = _sudoers_lines(host, SUDOERS)
+    if not lines:
+        raise NotApplicable(f"no {SUDOERS}: sudo is not configured")
+    defaults, rules = parse_sudoers(lines)
+    problems: list[str] = []
+    missing = []
+    for required in params.required_defaults:
+        key, _, value = required.partition("=")
+        have = defaults.get(key, "on" if key in SUDO_ON_BY_DEFAULT else None)
+        if (value and have != value) or (not value and have != "on"):
+            missing.append(required)
+    if missing:
+        problems.append(f"Defaults not set: {', '.join(missing)}")
+    if defaults.get("authenticate") == "off":
+        problems.append("Defaults !authenticate: no rule asks for a password")
+    nopasswd = sorted({r.principal for r in rules if "NOPASSWD" in r.tags and r.principal not in params.nopasswd_allowlist})
+    if nopasswd:
+        problems.append(f"password-less rules for {', '.join(nopasswd)}")
+    negated = sorted({f"{r.principal}: {c}" for r in rules for c in r.commands if c.startswith("!")}) if params.forbid_negation else []
+    if negated:
+        problems.append(f"negated commands: {'; '.join(negated[:5])}")
+    return verdict(not problems, f"sudoers hardened ({len(rules)} rules)", "; ".join(problems),
+                   defaults=defaults, rules=[f"{r.principal} {','.join(r.tags)} {','.join(r.commands)}" for r in rules],
+                   missing_defaults=missing, nopasswd=nopasswd, negated=negated)
+
+
+# ---------------------------------------------------------------------------- directories
+
+NSSWITCH = "/etc/nsswitch.conf"
+SSSD_CONF = "/etc/sssd/sssd.conf"
+NSLCD_CONF = "/etc/nslcd.conf"
+LDAP_CONFS = ("/etc/ldap.conf", "/etc/openldap/ldap.conf", "/etc/ldap/ldap.conf")
+
+
+def _keyvalues(text: str, separator: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if separator:
+            key, sep, value = line.partition(separator)
+            if not sep:
+                continue
+        else:
+            key, _, value = line.partition(" ")
+        values[key.strip().lower()] = value.strip()
+    return values
+
+
+def _sssd_domains(text: str) -> dict[str, dict[str, str]]:
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            current = sections.setdefault(name, {}) if name.startswith("domain/") else None
+        elif current is not None and "=" in line:
+            key, _, value = line.partition("=")
+            current[key.strip().lower()] = value.strip()
+    return sections
+
+
+@plans("directory_client_secure")
+def _plan_directory(host: Host, params: NoParams) -> list[Request]:
+    return [ReadFile(p) for p in (NSSWITCH, SSSD_CONF, NSLCD_CONF, *LDAP_CONFS)]
+
+
+@probe("directory_client_secure", params=NoParams)
+def directory_client_secure(host: Host, params: NoParams) -> Outcome:
+    """Remote user databases are reached over TLS with the server certificate verified, and NIS is not used.
+
+    Accounts and passwords read from a directory in clear text can be read and forged on
+    the network (ANSSI BP-028 R67, R69): LDAP must use ldaps:// or StartTLS and demand a
+    valid server certificate (SSSD ldap_tls_reqcert, nslcd tls_reqcert, ldap.conf
+    TLS_REQCERT); NIS has no such protection at all. A host with no remote user database
+    is not concerned.
+    """
+    host.prefetch(_plan_directory(host, params))
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    nss = host.read_text(NSSWITCH) or ""
+    for raw in nss.splitlines():
+        line = raw.split("#", 1)[0]
+        database, _, sources = line.partition(":")
+        if {"nis", "nisplus"} & set(sources.split()):
+            problems.append(f"{NSSWITCH}: {database.strip()} is read from NIS")
+            seen[f"nis {database.strip()}"] = sources.strip()
+    sssd = host.read_text(SSSD_CONF)
+    if sssd is not None:
+        for name, domain in _sssd_domains(sssd).items():
+            if "ldap" not in (domain.get("id_provider"), domain.get("auth_provider")):
+                continue
+            uris = domain.get("ldap_uri", "")
+            seen[f"sssd {name}"] = uris or "(discovered)"
+            start_tls = domain.get("ldap_id_use_start_tls", "false").lower() in ("true", "yes", "1")
+            if not start_tls and any(not u.strip().startswith("ldaps://") for u in uris.split(",") if u.strip()):
+                problems.append(f"{SSSD_CONF} [{name}]: {uris} without StartTLS (ldap_id_use_start_tls)")
+            if domain.get("ldap_tls_reqcert", "hard").lower() not in ("demand", "hard"):
+                problems.append(f"{SSSD_CONF} [{name}]: ldap_tls_reqcert = {domain['ldap_tls_reqcert']} does not verify the server")
+    nslcd = host.read_text(NSLCD_CONF)
+    if nslcd is not None:
+        conf = _keyvalues(nslcd, None)
+        seen["nslcd"] = conf.get("uri", "")
+        if conf.get("ssl", "off").lower() not in ("on", "start_tls") and not conf.get("uri", "").startswith("ldaps://"):
+            problems.append(f"{NSLCD_CONF}: {conf.get('uri', 'ldap')} without TLS (ssl start_tls or ldaps://)")
+        if conf.get("tls_reqcert", "demand").lower() not in ("demand", "hard"):
+            problems.append(f"{NSLCD_CONF}: tls_reqcert {conf['tls_reqcert']} does not verify the server")
+    for path in LDAP_CONFS:
+        text = host.read_text(path)
+        if text is None:
+            continue
+        conf = _keyvalues(text, None)
+        uri = conf.get("uri", "")
+        if not uri and "ssl" not in conf and "tls_reqcert" not in conf and "tls_checkpeer" not in conf:
+            continue  # a client-library default file without a server
+        seen[path] = uri
+        if conf.get("ssl", "off").lower() not in ("on", "start_tls") and uri and not all(u.startswith("ldaps://") for u in uri.split()):
+            problems.append(f"{path}: {uri} without TLS (ssl start_tls or ldaps://)")
+        reqcert = conf.get("tls_reqcert", "demand").lower()
+        if reqcert not in ("demand", "hard") or conf.get("tls_checkpeer", "yes").lower() in ("no", "false", "off"):
+            problems.append(f"{path}: the server certificate is not verified (TLS_REQCERT {reqcert})")
+    if not seen:
+        raise NotApplicable("no remote user database (LDAP through SSSD, nslcd or ldap.conf; NIS) is configured")
+    return verdict(not problems, "remote user databases are reached over verified TLS: " + ", ".join(sorted(seen)),
+                   "; ".join(problems), directories=seen)

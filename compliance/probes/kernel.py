@@ -340,4 +340,65 @@ def kernel_modules_locked(host: Host, params: ModulesParams) -> Outcome:
         source = "sysctl.d, modprobe.d and systemd units (offline root)"
     if params.require_locked and state == "loadable":
         problems.insert(0, "kernel modules can still be loaded (kernel.modules_disabled is not 1)")
-    return verdict(not problems, f"module loading: {state}", "; ".join(problems), state=state, loaded=loaded, source=source)
+    blocked_text = f"; {', '.join(sorted(denylist))} not loadable" if denylist and not host.live else f"; {', '.join(sorted(denylist))} not loaded" if denylist else ""
+    return verdict(not problems, f"module loading: {state}{blocked_text}", "; ".join(problems), state=state, loaded=loaded, source=source)
+
+
+# ---------------------------------------------------------------------------- boot loader
+
+# Where systemd-boot's loader.conf and GRUB's grub.cfg live, on the usual ESP mount points.
+SYSTEMD_BOOT_CONFS = ("/boot/loader/loader.conf", "/efi/loader/loader.conf", "/boot/efi/loader/loader.conf")
+GRUB_CONFS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/grub/grub.cfg")
+
+
+class BootLoaderParams(Params):
+    systemd_boot_configs: Annotated[list[str], UNION] = list(SYSTEMD_BOOT_CONFS)
+    grub_configs: Annotated[list[str], UNION] = list(GRUB_CONFS)
+
+
+@plans("boot_loader_locked")
+def _plan_boot(host: Host, params: BootLoaderParams) -> list[Request]:
+    return [ReadFile(p) for p in (*params.systemd_boot_configs, *params.grub_configs)]
+
+
+@probe("boot_loader_locked", params=BootLoaderParams)
+def boot_loader_locked(host: Host, params: BootLoaderParams) -> Outcome:
+    """The boot loader does not let whoever sits at the console change the kernel command line: systemd-boot's editor is off, GRUB has a superuser with a password.
+
+    Editing the command line at boot (init=/bin/sh, lockdown=none, an IOMMU or LSM turned
+    off) bypasses every protection the system sets later (ANSSI BP-028 R5). systemd-boot
+    has no password: its editor must be disabled (NixOS: boot.loader.systemd-boot.editor =
+    false), and a signed unified kernel image (Secure Boot) protects the rest.
+    """
+    host.prefetch(_plan_boot(host, params))
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for path in params.systemd_boot_configs:
+        text = host.read_text(path)
+        if text is None:
+            continue
+        editor = "yes"  # systemd-boot's default
+        for raw in text.splitlines():
+            words = raw.split()
+            if len(words) >= 2 and words[0] == "editor":
+                editor = words[1].lower()
+        found[path] = f"systemd-boot, editor {editor}"
+        if editor not in ("0", "no", "false", "off"):
+            problems.append(f"{path}: the systemd-boot editor is on (editor {editor}): the kernel command line can be changed at boot")
+    for path in params.grub_configs:
+        text = host.read_text(path)
+        if text is None:
+            continue
+        lines = [ln.strip() for ln in text.splitlines()]
+        superusers = any(ln.startswith("set superusers=") and ln.split("=", 1)[1].strip("\"' ") for ln in lines)
+        password = any(ln.startswith(("password_pbkdf2 ", "password ")) for ln in lines)
+        found[path] = f"GRUB, superusers {'set' if superusers else 'unset'}, password {'set' if password else 'unset'}"
+        if not (superusers and password):
+            problems.append(f"{path}: GRUB has no superuser with a password: its entries can be edited at boot")
+        elif any(ln.startswith("password ") for ln in lines):
+            problems.append(f"{path}: a GRUB password is stored in clear text (use password_pbkdf2)")
+    if not found:
+        raise CheckError("no boot loader configuration found (" + ", ".join((*params.systemd_boot_configs, *params.grub_configs))
+                         + "): is the ESP mounted?")
+    return verdict(not problems, "boot loader locked: " + "; ".join(f"{k} ({v})" for k, v in found.items()), "; ".join(problems),
+                   boot_loaders=found)

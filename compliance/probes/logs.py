@@ -1,17 +1,19 @@
-"""Probes of logging and time: the audit subsystem, the persistent journal, clock
-synchronisation."""
+"""Probes of logging, monitoring and time: the audit subsystem, the persistent journal and
+its retention, forwarding to a collector, the monitoring agent, file integrity
+monitoring, clock synchronisation."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from ..errors import CheckError
 from ..hosts.base import Host
-from ..hosts.requests import ListDir, ListProcesses, ReadFile, Request, RunCommand
-from ..models.params import HIGHER, LOWER, UNION, NoParams, Params
-from ..registry import Outcome, failed, probe, verdict
+from ..hosts.requests import ListDir, ListProcesses, ReadFile, Request, RunCommand, StatPath
+from ..models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
+from ..registry import Outcome, failed, passed, probe, verdict
 from .plan import plans
-from .sources import ini_settings, unit_enabled
+from .sources import ini_settings, timespan_seconds, unit_enabled
 
 # ---------------------------------------------------------------------------- audit
 
@@ -158,3 +160,234 @@ def time_synchronised(host: Host, params: TimeParams) -> Outcome:
     return failed("no time synchronisation service answered: " + "; ".join(f"{k}: {v}" for k, v in answers.items()), answers=answers)
 
 
+
+
+# ---------------------------------------------------------------------------- retention
+
+
+class RetentionParams(Params):
+    min_retention_days: Annotated[int, HIGHER] = 30
+
+
+@plans("journal_retention")
+def _plan_retention(host: Host, params: RetentionParams) -> list[Request]:
+    return [ReadFile(JOURNALD_CONF), ListDir(JOURNALD_DROPINS)]
+
+
+@probe("journal_retention", params=RetentionParams)
+def journal_retention(host: Host, params: RetentionParams) -> Outcome:
+    """journald is not told to delete entries younger than the retention period (MaxRetentionSec, MaxFileSec with rotation).
+
+    CIR 3.2.5 and DORA RTS 12(2)(a) ask that logs be kept for a predefined period; a
+    MaxRetentionSec below it deletes them earlier on purpose. Size limits (SystemMaxUse)
+    can also cut retention short; they depend on the log volume, which a configuration
+    does not show, and are reported for the reader.
+    """
+    settings = ini_settings(host, JOURNALD_CONF, JOURNALD_DROPINS, "Journal")
+    retention = settings.get("MaxRetentionSec")
+    seconds = timespan_seconds(retention) if retention not in (None, "", "0") else None
+    observed = {"max_retention_sec": retention, "system_max_use": settings.get("SystemMaxUse"),
+                "min_retention_days": params.min_retention_days}
+    if seconds is not None and seconds < params.min_retention_days * 86400:
+        return failed(f"journald MaxRetentionSec={retention} deletes entries before {params.min_retention_days} days", **observed)
+    return passed(f"journald keeps entries for at least {params.min_retention_days} days" + (f" (MaxRetentionSec={retention})" if retention else " (no time limit)"),
+                  **observed)
+
+
+# ---------------------------------------------------------------------------- forwarding
+
+JOURNAL_UPLOAD_CONF = "/etc/systemd/journal-upload.conf"
+JOURNAL_UPLOAD_DROPINS = "/etc/systemd/journal-upload.conf.d"
+RSYSLOG_CONF = "/etc/rsyslog.conf"
+RSYSLOG_DROPINS = "/etc/rsyslog.d"
+_OMFWD = re.compile(r'action\s*\(([^)]*type\s*=\s*"omfwd"[^)]*)\)', re.IGNORECASE | re.DOTALL)
+_PARAM = re.compile(r'(\w+)\s*=\s*"([^"]*)"')
+_LEGACY_FWD = re.compile(r"^\s*[^\s#$]+\s+(@@?)\(?[^\s)]+")
+
+
+class ForwardingParams(Params):
+    min_forwarders: Annotated[int, HIGHER] = 1
+    require_server_verification: Annotated[bool, TRUE] = True
+
+
+@plans("log_forwarding")
+def _plan_forwarding(host: Host, params: ForwardingParams) -> list[Request]:
+    return [ReadFile(JOURNAL_UPLOAD_CONF), ListDir(JOURNAL_UPLOAD_DROPINS), ReadFile(RSYSLOG_CONF), ListDir(RSYSLOG_DROPINS),
+            *(ListDir(f"/etc/systemd/system/{t}.wants") for t in ("multi-user.target", "sysinit.target"))]
+
+
+def _rsyslog_forwarders(text: str, verify: bool) -> tuple[list[str], list[str]]:
+    """(secure, insecure) forwarding actions of an rsyslog configuration."""
+    secure: list[str] = []
+    insecure: list[str] = []
+    legacy_driver = re.search(r"^\s*\$DefaultNetstreamDriver\s+(gtls|ossl)\b", text, re.MULTILINE | re.IGNORECASE) is not None
+    legacy_mode = re.search(r"^\s*\$ActionSendStreamDriverMode\s+1\b", text, re.MULTILINE) is not None
+    legacy_auth = re.search(r"^\s*\$ActionSendStreamDriverAuthMode\s+(\S+)", text, re.MULTILINE)
+    global_driver = re.search(r'global\s*\([^)]*DefaultNetstreamDriver\s*=\s*"(gtls|ossl)"', text, re.IGNORECASE | re.DOTALL) is not None
+    for match in _OMFWD.finditer(text):
+        params = {k.lower(): v for k, v in _PARAM.findall(match.group(1))}
+        target = f"{params.get('target', '?')}:{params.get('port', '514')}/{params.get('protocol', 'udp')}"
+        tls = (params.get("streamdriver", "").lower() in ("gtls", "ossl") or global_driver) and params.get("streamdrivermode") == "1"
+        auth = params.get("streamdriverauthmode", "anon").lower()
+        if tls and params.get("protocol", "udp").lower() == "tcp" and (not verify or auth != "anon"):
+            secure.append(f"rsyslog omfwd {target}")
+        else:
+            insecure.append(f"rsyslog omfwd {target} ({'TLS without server verification' if tls else 'clear text'})")
+    for line in text.splitlines():
+        legacy = _LEGACY_FWD.match(line)
+        if not legacy:
+            continue
+        tcp = legacy.group(1) == "@@"
+        auth = legacy_auth.group(1).lower() if legacy_auth else "anon"
+        if tcp and legacy_driver and legacy_mode and (not verify or auth != "anon"):
+            secure.append(f"rsyslog {line.strip()}")
+        else:
+            insecure.append(f"rsyslog {line.strip()} (clear text{'' if tcp else ', UDP'})")
+    return secure, insecure
+
+
+@probe("log_forwarding", params=ForwardingParams)
+def log_forwarding(host: Host, params: ForwardingParams) -> Outcome:
+    """Logs leave the host for a collector over TLS with the collector's certificate verified (systemd-journal-upload over https, rsyslog with a TLS stream driver), and nothing forwards in clear text.
+
+    Logs kept only on the host they describe can be erased by whoever took it over: a copy
+    on a collector outlives the host and the intruder (CIR 3.2.5, 3.2.6 redundant
+    logging; DORA RTS 12(2)(d)). Over the network they must be encrypted and sent to the
+    right collector, or they leak and can be redirected.
+    """
+    secure: list[str] = []
+    insecure: list[str] = []
+    if unit_enabled(host, "systemd-journal-upload.service"):
+        url = ini_settings(host, JOURNAL_UPLOAD_CONF, JOURNAL_UPLOAD_DROPINS, "Upload").get("URL", "")
+        (secure if url.lower().startswith("https://") else insecure).append(f"journal-upload {url or '(no URL)'}")
+    if unit_enabled(host, "rsyslog.service") or unit_enabled(host, "rsyslogd.service") or unit_enabled(host, "syslog.service"):
+        files = [RSYSLOG_CONF] + [f"{RSYSLOG_DROPINS}/{n}" for n in sorted(host.listdir(RSYSLOG_DROPINS) or []) if n.endswith(".conf")]
+        host.prefetch(ReadFile(p) for p in files)
+        text = "\n".join(host.read_text(p) or "" for p in files)
+        got, bad = _rsyslog_forwarders(text, params.require_server_verification)
+        secure += got
+        insecure += bad
+    problems = []
+    if insecure:
+        problems.append(f"insecure forwarding: {', '.join(insecure)}")
+    if len(secure) < params.min_forwarders:
+        problems.append(f"{len(secure)} log forwarder(s) over verified TLS, at least {params.min_forwarders} required")
+    return verdict(not problems, f"logs forwarded over TLS: {', '.join(secure)}", "; ".join(problems), secure=secure, insecure=insecure)
+
+
+# ---------------------------------------------------------------------------- monitoring
+
+DEFAULT_MONITORING_AGENTS = [
+    "prometheus-node-exporter.service", "telegraf.service", "collectd.service", "netdata.service", "zabbix-agent.service",
+    "datadog-agent.service", "grafana-agent.service", "alloy.service",
+]
+
+
+class MonitoringParams(Params):
+    monitoring_agents: Annotated[list[str], INTERSECTION] = DEFAULT_MONITORING_AGENTS  # any one of them
+
+
+@plans("monitoring_agent")
+def _plan_monitoring(host: Host, params: MonitoringParams) -> list[Request]:
+    if host.live:
+        return [RunCommand(("systemctl", "is-active", *params.monitoring_agents))]
+    return [ListDir(f"/etc/systemd/system/{t}.wants") for t in ("multi-user.target", "sysinit.target")]
+
+
+@probe("monitoring_agent", params=MonitoringParams)
+def monitoring_agent(host: Host, params: MonitoringParams) -> Outcome:
+    """A monitoring agent reports the host's health (node exporter, Telegraf, collectd, ...): active on a running host, enabled at boot on an image.
+
+    Incidents, capacity shortages and a logging pipeline that stopped are detected only
+    when something watches the host and raises an alert (CIR 3.2.2, 3.2.4; DORA Art. 10,
+    RTS 9(1)(c)). Which alerts are defined lives in the monitoring system, not on the host.
+    """
+    if not params.monitoring_agents:
+        raise CheckError("no monitoring agent is accepted (parameter 'monitoring_agents' is empty)")
+    if host.live:
+        result = host.run("systemctl", "is-active", *params.monitoring_agents)
+        if result is None:
+            raise CheckError("systemctl is not installed: cannot tell which agents run")
+        states = dict(zip(params.monitoring_agents, result.stdout.split(), strict=False))
+        if len(states) != len(params.monitoring_agents):
+            raise CheckError(f"systemctl is-active answered {result.stdout.strip() or result.stderr.strip()!r}")
+        active = [u for u, s in states.items() if s == "active"]
+        return verdict(bool(active), f"monitoring agent active: {', '.join(active)}",
+                       "no monitoring agent is active (" + ", ".join(f"{u}: {s}" for u, s in states.items()) + ")", states=states)
+    enabled = [u for u in params.monitoring_agents if unit_enabled(host, u)]
+    return verdict(bool(enabled), f"monitoring agent enabled: {', '.join(enabled)}",
+                   f"no monitoring agent is enabled at boot (one of {', '.join(params.monitoring_agents)})",
+                   enabled=enabled, source="systemd units (offline root)")
+
+
+# ---------------------------------------------------------------------------- integrity
+
+AIDE_CONFS = ("/etc/aide.conf", "/etc/aide/aide.conf")
+AIDE_DEFAULT_DBS = ("/var/lib/aide/aide.db", "/var/lib/aide/aide.db.gz")
+_AIDE_DEFINE = re.compile(r"^@@define\s+(\w+)\s+(\S+)")
+
+
+class IntegrityParams(Params):
+    fim_paths: Annotated[list[str], UNION] = ["/etc", "/boot"]  # trees the rules must watch
+    require_timer: Annotated[bool, TRUE] = True
+
+
+def aide_rules(text: str) -> tuple[list[str], list[str], str | None]:
+    """(watched trees, excluded trees, database path) of an AIDE configuration."""
+    defines: dict[str, str] = {}
+    watched: list[str] = []
+    excluded: list[str] = []
+    database = None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if match := _AIDE_DEFINE.match(line):
+            defines[match.group(1)] = match.group(2)
+            continue
+        for name, value in defines.items():
+            line = line.replace(f"@@{{{name}}}", value)
+        if line.startswith(("database_in=", "database=")):
+            database = line.split("=", 1)[1].removeprefix("file:")
+        elif line.startswith("!"):
+            excluded.append(line[1:].split()[0].rstrip("$"))
+        elif line.startswith(("/", "=/")) and len(line.split()) >= 2:
+            watched.append(line.lstrip("=").split()[0].rstrip("$"))
+    return watched, excluded, database
+
+
+@plans("file_integrity_monitoring")
+def _plan_fim(host: Host, params: IntegrityParams) -> list[Request]:
+    return [*(ReadFile(p) for p in AIDE_CONFS), *(ListDir(f"/etc/systemd/system/{t}.wants") for t in ("timers.target", "multi-user.target"))]
+
+
+@probe("file_integrity_monitoring", params=IntegrityParams)
+def file_integrity_monitoring(host: Host, params: IntegrityParams) -> Outcome:
+    """AIDE watches the mutable trees that matter (/etc, /boot, ...), its database exists, and a timer runs the check.
+
+    The Nix store is verified against its own hashes (SC-07); what lives outside it
+    (/etc files NixOS copies rather than links, /boot, secrets, service state) can change
+    unseen unless a file integrity checker keeps seals of it (ANSSI BP-028 R76; CIR
+    6.9.1, 3.2.3(f)).
+    """
+    host.prefetch(_plan_fim(host, params))
+    config = next(((p, t) for p in AIDE_CONFS if (t := host.read_text(p)) is not None), None)
+    if config is None:
+        return failed(f"no AIDE configuration ({', '.join(AIDE_CONFS)}): no file integrity monitoring", config=None)
+    path, text = config
+    watched, excluded, database = aide_rules(text)
+    problems: list[str] = []
+    unwatched = [p for p in params.fim_paths if not any(p == w or p.startswith(w.rstrip("/") + "/") or w == "/" for w in watched) or p in excluded]
+    if unwatched:
+        problems.append(f"not watched by {path}: {', '.join(unwatched)}")
+    candidates = [database] if database else list(AIDE_DEFAULT_DBS)
+    host.prefetch(StatPath(c) for c in candidates)
+    present = [c for c in candidates if host.stat(c) is not None]
+    if not present:
+        problems.append(f"no AIDE database ({', '.join(candidates)}): aide --init was never run")
+    timers = sorted({n for t in ("timers.target", "multi-user.target") for n in host.listdir(f"/etc/systemd/system/{t}.wants") or []
+                     if "aide" in n and n.endswith(".timer")})
+    if params.require_timer and not timers:
+        problems.append("no AIDE check timer is enabled")
+    return verdict(not problems, f"AIDE watches {', '.join(params.fim_paths)} ({path}), database {present[0] if present else '?'}, timer {', '.join(timers)}",
+                   "; ".join(problems), config=path, watched=watched, excluded=excluded, database=present, timers=timers)

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from ..errors import CheckError
 from ..hosts.base import Host
-from ..hosts.requests import ReadFile, Request, RunCommand
-from ..models.params import FALSE, INTERSECTION, TRUE, Params
+from ..hosts.requests import ListDir, ReadFile, Request, RunCommand
+from ..models.params import FALSE, INTERSECTION, MERGE_FIXED, TRUE, Params
 from ..registry import Outcome, failed, passed, probe, verdict
 from .plan import plans
+from .sources import ini_settings
 
 # ---------------------------------------------------------------------------- listeners
 
@@ -68,14 +69,15 @@ class ListenerParams(Params):
     ignore_loopback: Annotated[bool, FALSE] = True
 
 
-@plans("listening_sockets")
-def _plan_listeners(host: Host, params: ListenerParams) -> list[Request]:
+def _plan_sockets(host: Host, params: object) -> list[Request]:
     return [ReadFile(p) for p in SOCKET_TABLES.values()] if host.live else []
 
 
-@probe("listening_sockets", params=ListenerParams)
-def listening_sockets(host: Host, params: ListenerParams) -> Outcome:
-    """Every listening TCP socket and bound UDP socket is on the allowlist (loopback ones aside, unless told otherwise)."""
+plans("listening_sockets")(_plan_sockets)
+
+
+def host_sockets(host: Host) -> set[tuple[str, str, int]]:
+    """(protocol, address, port) of every listening TCP and bound UDP socket of a live host."""
     host.require_live("listening sockets")
     sockets: set[tuple[str, str, int]] = set()
     for table, path in SOCKET_TABLES.items():
@@ -85,6 +87,13 @@ def listening_sockets(host: Host, params: ListenerParams) -> Outcome:
                 raise CheckError(f"{path} is missing")
             continue  # no IPv6 on this kernel
         sockets |= parse_socket_table(text, table.rstrip("6"))
+    return sockets
+
+
+@probe("listening_sockets", params=ListenerParams)
+def listening_sockets(host: Host, params: ListenerParams) -> Outcome:
+    """Every listening TCP socket and bound UDP socket is on the allowlist (loopback ones aside, unless told otherwise)."""
+    sockets = host_sockets(host)
     exposed = sorted(s for s in sockets if not (params.ignore_loopback and _loopback(s[1])))
     rendered = [f"{p}:{'[' + a + ']' if ':' in a else a}:{port}" for p, a, port in exposed]
     extra = [r for r, (p, a, port) in zip(rendered, exposed, strict=True) if not _allowed(p, a, port, params.allowed_listeners)]
@@ -228,3 +237,105 @@ def firewall_default_deny(host: Host, params: FirewallRuntimeParams) -> Outcome:
         detail = "; ".join(f"{names[f]}: " + (", ".join(ends[f]) + " at the end of input" if ends[f] else "no input chain") for f in open_families)
         return failed(f"inbound traffic is not denied by default ({detail})", input_chains=ends, sources=sources)
     return passed("inbound traffic is denied by default (" + ", ".join(names[f] for f in families) + ")", input_chains=ends, sources=sources)
+
+
+# ---------------------------------------------------------------------------- clear text
+
+# Services whose protocol carries credentials or data in clear text, by port.
+DEFAULT_CLEARTEXT_PORTS = {
+    "tcp:21": "FTP", "tcp:23": "telnet", "udp:69": "TFTP", "tcp:79": "finger", "tcp:512": "rexec", "tcp:513": "rlogin",
+    "tcp:514": "rsh", "udp:514": "syslog over UDP", "tcp:111": "portmapper (NIS, NFSv3)", "udp:111": "portmapper (NIS, NFSv3)",
+}
+
+
+class CleartextParams(Params):
+    denied_ports: Annotated[dict[str, str], MERGE_FIXED] = DEFAULT_CLEARTEXT_PORTS  # "tcp:23" → what it is
+    ignore_loopback: Annotated[bool, FALSE] = True
+
+
+plans("cleartext_listeners")(_plan_sockets)
+
+
+@probe("cleartext_listeners", params=CleartextParams)
+def cleartext_listeners(host: Host, params: CleartextParams) -> Outcome:
+    """No socket listens on the port of a clear-text legacy protocol (telnet, FTP, TFTP, r-services, portmapper, syslog over UDP).
+
+    These protocols send passwords and data unencrypted and unauthenticated; whatever
+    the firewall does today, a listener is one rule away from exposure (CIR 6.7.2(f),(i);
+    ANSSI BP-028 R62 and the OpenSSH note's advice to drop telnet and the r-services).
+    """
+    sockets = host_sockets(host)
+    found = sorted(s for s in sockets if not (params.ignore_loopback and _loopback(s[1])) and f"{s[0]}:{s[2]}" in params.denied_ports)
+    rendered = [f"{p}:{'[' + a + ']' if ':' in a else a}:{port} ({params.denied_ports[f'{p}:{port}']})" for p, a, port in found]
+    return verdict(not found, f"no clear-text legacy protocol listens ({len(sockets)} sockets)",
+                   f"clear-text legacy protocols listen: {', '.join(rendered)}", cleartext=rendered, sockets=len(sockets))
+
+
+# ---------------------------------------------------------------------------- DNS
+
+RESOLVED_CONF = "/etc/systemd/resolved.conf"
+RESOLVED_DROPINS = "/etc/systemd/resolved.conf.d"
+UNBOUND_CONFS = ("/etc/unbound/unbound.conf",)
+RESOLV_CONF = "/etc/resolv.conf"
+RESOLVED_STUBS = ("127.0.0.53", "127.0.0.54")
+
+
+class ResolverParams(Params):
+    require_dns_over_tls: Annotated[bool, TRUE] = False
+
+
+@plans("resolver_dnssec")
+def _plan_resolver(host: Host, params: ResolverParams) -> list[Request]:
+    return [ReadFile(RESOLV_CONF), ReadFile(RESOLVED_CONF), ListDir(RESOLVED_DROPINS), *(ReadFile(p) for p in UNBOUND_CONFS)]
+
+
+def _nameservers(text: str) -> list[str]:
+    return [words[1] for words in (ln.split() for ln in text.splitlines()) if len(words) >= 2 and words[0] == "nameserver"]
+
+
+@probe("resolver_dnssec", params=ResolverParams)
+def resolver_dnssec(host: Host, params: ResolverParams) -> Outcome:
+    """The host resolves names through a local resolver that validates DNSSEC (systemd-resolved with DNSSEC=yes, or unbound with a trust anchor), over TLS when required.
+
+    Without validation, a forged DNS answer sends the host to an attacker's server, and
+    with it whatever the host sends there (CIR 6.7.2(l): DNS security best practices).
+    resolved's allow-downgrade is not validation: an attacker in the path can strip the
+    signatures. The probe judges the resolver /etc/resolv.conf points at.
+    """
+    resolv = host.read_text(RESOLV_CONF)
+    if resolv is None:
+        raise CheckError(f"{RESOLV_CONF} is missing: cannot tell which resolver the host uses")
+    servers = _nameservers(resolv)
+    observed: dict[str, object] = {"nameservers": servers}
+    if servers and all(s in RESOLVED_STUBS for s in servers):
+        settings = ini_settings(host, RESOLVED_CONF, RESOLVED_DROPINS, "Resolve")
+        dnssec = settings.get("DNSSEC", "no").lower()
+        dot = settings.get("DNSOverTLS", "no").lower()
+        observed.update(resolver="systemd-resolved", dnssec=dnssec, dns_over_tls=dot)
+        problems = [] if dnssec in ("yes", "true", "1") else [f"systemd-resolved DNSSEC={dnssec}: answers are not validated"]
+        if params.require_dns_over_tls and dot not in ("yes", "true", "1"):
+            problems.append(f"systemd-resolved DNSOverTLS={dot}: queries leave the host in clear text")
+        return verdict(not problems, f"systemd-resolved validates DNSSEC (DNSOverTLS={dot})", "; ".join(problems), **observed)
+    if servers and all(ipaddress.ip_address(s).is_loopback for s in servers if _ip(s)):
+        for path in UNBOUND_CONFS:
+            text = host.read_text(path)
+            if text is None:
+                continue
+            lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+            anchored = any(ln.startswith(("auto-trust-anchor-file:", "trust-anchor-file:", "trust-anchor:")) for ln in lines)
+            modules = next((ln.split(":", 1)[1].strip().strip('"') for ln in lines if ln.startswith("module-config:")), "validator iterator")
+            tls = any(ln.replace(" ", "") in ("forward-tls-upstream:yes",) for ln in lines)
+            observed.update(resolver="unbound", config=path, trust_anchor=anchored, modules=modules, dns_over_tls=tls)
+            problems = [] if anchored and "validator" in modules.split() else [f"unbound ({path}) does not validate DNSSEC (no trust anchor or no validator module)"]
+            if params.require_dns_over_tls and not tls:
+                problems.append(f"unbound ({path}) does not forward over TLS (forward-tls-upstream)")
+            return verdict(not problems, "unbound validates DNSSEC", "; ".join(problems), **observed)
+    return failed(f"{RESOLV_CONF} sends queries to {', '.join(servers) or 'no server'}, not to a local validating resolver", **observed)
+
+
+def _ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

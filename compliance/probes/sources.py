@@ -9,6 +9,8 @@ value came from, and ends up in the result, so a reader knows which of the two w
 
 from __future__ import annotations
 
+import re
+
 from ..errors import CheckError, NotApplicable
 from ..hosts.base import Host
 from ..hosts.requests import ListDir, ReadFile, Request
@@ -95,6 +97,13 @@ def ini_settings(host: Host, main: str, dropin_dir: str, section: str) -> dict[s
     """Settings of a systemd-style INI file and its drop-ins (later files win)."""
     paths = [main] + [f"{dropin_dir}/{n}" for n in sorted(host.listdir(dropin_dir) or []) if n.endswith(".conf")]
     host.prefetch(ReadFile(p) for p in paths)
+    return ini_section(host, paths, section)
+
+
+def ini_section(host: Host, paths: list[str], section: str) -> dict[str, str]:
+    """One section of systemd-style INI files read in order: a later assignment wins, an
+    empty one resets the setting to its default (systemd's rule for unit files and
+    drop-ins)."""
     values: dict[str, str] = {}
     for path in paths:
         current = None
@@ -107,7 +116,11 @@ def ini_settings(host: Host, main: str, dropin_dir: str, section: str) -> dict[s
                 continue
             if current == section and "=" in line:
                 key, _, value = line.partition("=")
-                values[key.strip()] = value.strip()
+                key, value = key.strip(), value.strip()
+                if value:
+                    values[key] = value
+                else:
+                    values.pop(key, None)
     return values
 
 
@@ -118,3 +131,24 @@ def unit_enabled(host: Host, unit: str, targets: tuple[str, ...] = ("multi-user.
             if unit in (host.listdir(f"{folder}/{target}.wants") or []):
                 return True
     return False
+
+
+_SPAN = re.compile(r"(\d+)\s*(us|ms|seconds|second|sec|s|minutes|minute|min|months|month|m|hours|hour|hr|h|days|day|d|weeks|week|w|years|year|y)?")
+_SPAN_UNITS = {"us": 1e-6, "ms": 1e-3, "seconds": 1, "second": 1, "sec": 1, "s": 1, "minutes": 60, "minute": 60, "min": 60,
+               "m": 60, "hours": 3600, "hour": 3600, "hr": 3600, "h": 3600, "days": 86400, "day": 86400, "d": 86400,
+               "weeks": 604800, "week": 604800, "w": 604800, "months": 2629800, "month": 2629800, "years": 31557600, "year": 31557600,
+               "y": 31557600}
+
+
+def timespan_seconds(text: str) -> float | None:
+    """A systemd time span ("600", "10min", "1h 30min") in seconds; None for infinity or nonsense."""
+    text = text.strip().lower()
+    if not text or text == "infinity":
+        return None
+    total, pos = 0.0, 0
+    for match in _SPAN.finditer(text):
+        if text[pos:match.start()].strip():
+            return None
+        total += int(match.group(1)) * _SPAN_UNITS[match.group(2) or "s"]
+        pos = match.end()
+    return total if not text[pos:].strip() else None

@@ -18,8 +18,9 @@ says how to make that state for real, in one of two ways::
         "mounts": [{"target": "/run", "type": "tmpfs", "options": "nosuid"},
                    {"target": "/nix/store", "bind": true, "options": "ro"}],
         "links": {"/run/current-system": "{{nix:system}}"},  # after the mounts
-        "commands": [["iptables", "-P", "INPUT", "DROP"]]     # run last
-      },
+        "commands": [["iptables", "-P", "INPUT", "DROP"]],    # run last
+        "pid": true                               # also a new PID namespace: the probes see
+      },                                          # only the processes the fixture starts
       "expect_closure": "/nix/store/..."          # what --expect-closure would say
     }
 
@@ -40,7 +41,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compliance import engine
+from compliance import engine, registry
 from compliance.hosts import OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
@@ -106,10 +107,21 @@ def run_probe_in_namespace(probe: str, params: dict[str, Any], setup: dict[str, 
 def _namespace(doc: dict[str, Any], workdir: Path) -> tuple[Status, str]:
     request = workdir / "namespace.json"
     request.write_text(json.dumps(doc))
+    # A PID namespace ends every process the fixture started when its first process exits.
+    pid = ["--pid", "--fork", "--mount-proc"] if doc["setup"].get("pid") else []
     proc = subprocess.run(
-        ["unshare", "--mount", "--net", "--propagation", "private", sys.executable, "-m", "tests.support.namespace", str(request)],
+        ["unshare", "--mount", "--net", "--propagation", "private", *pid, sys.executable, "-m", "tests.support.namespace", str(request)],
         capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
     )
     assert proc.returncode == 0, f"namespace run failed: {proc.stderr[-2000:]}"
     answer = json.loads(proc.stdout)
     return Status(answer["status"]), answer["message"]
+
+
+def evaluate_probe_offline(probe: str, params: dict[str, Any], root: Path) -> tuple[Status, str]:
+    """Run one probe, with explicit parameters, on an offline root (a missing input or a
+    probe that does not apply raises, as it does in the engine)."""
+    spec = registry.get(CheckKind.RUNTIME, probe)
+    assert spec is not None, probe
+    outcome = spec.func(OfflineRootHost(root), spec.params.model_validate(params))
+    return outcome.status, outcome.message
