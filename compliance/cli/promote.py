@@ -13,7 +13,7 @@ FORMATS = ["text", "json", "dsse"]
 @click.option("--wave", "wave_path", required=True, metavar="F", help="Wave file (JSON or TOML): wave id, nonce, hosts with keys and expected closures.")
 @click.option("--reports", required=True, metavar="DIR", help="Folder of the hosts' reports (probe reports; nixfleet evidence.json with its .sig).")
 @click.option("--nonce", required=True, metavar="N", help="The wave's nonce, as issued to the probes (must be the wave file's).")
-@click.option("--policy", "policy_path", metavar="F", help="Promotion policy (TOML or JSON). Default: every host, fresh, no failure above low.")
+@click.option("--policy", "policy_path", metavar="F", help="Promotion policy (TOML or JSON). Default: every host reports within the hour; critical and high failures roll back, medium ones and errors hold.")
 @click.option("--format", "formats", multiple=True, metavar="FMT", help="Decision on standard output: text (default) or json.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FMT=]F",
               help="Write the decision to F: text, json, or dsse (signed with --key). Repeatable.")
