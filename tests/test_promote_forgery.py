@@ -222,3 +222,14 @@ def test_checking_over_worker_processes_gives_the_same_decision(fleet: Fleet, tm
     forked = decision_json(gate.decide(clock.now(), processes=2))
     assert forked == serial
     assert b'"verdict":"hold"' in serial and b'"duplicated"' in serial
+
+
+def test_a_fifo_or_a_device_in_the_folder_is_named_not_read(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    def specials(fleet: Fleet, reports: Path) -> None:
+        place(reports, fleet.report(good("web-2")), names=["web-2.dsse.json"])
+        os.mkfifo(reports / "pipe.json")
+        (reports / "zero.json").symlink_to("/dev/zero")
+    decision = _decide(fleet, tmp_path, Case(specials, "valid", "hold"))
+    assert {r["file"]: (r["status"], r["message"]) for r in decision["unattributed"]} == {
+        "pipe.json": ("unreadable", "not a regular file"), "zero.json": ("unreadable", "not a regular file")}
+    assert decision["verdict"] == "hold" and decision["summary"]["valid"] == 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from ..errors import InputError
@@ -24,11 +25,19 @@ KEY_SUFFIX = ".pub"
 
 
 def _read(path: Path, limit: int) -> tuple[bytes, str | None]:
+    """A regular file's bytes. Opened without blocking and checked before reading: a FIFO
+    or a device in the folder would otherwise hang the gate or feed it forever."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return b"", f"cannot be read: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"", "not a regular file"
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            return b"", f"cannot be read: {exc.strerror or exc}"
     if len(data) > limit:
         return b"", f"larger than {limit} bytes"
     return data, None
