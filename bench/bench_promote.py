@@ -12,10 +12,11 @@ wave mixes what a real one holds: canaries, hosts with failures, a few stale, mi
 forged and replayed reports.
 
 Timed, best and median of --runs: the gate in-process (read the folder, verify every
-report with its host's key, bind, decide), the same for 1,000 nixfleet evidence.json
-files (ed25519 over JCS), and ``compliance promote`` end to end as a control plane runs
-it (interpreter start-up, wave file with 1,000 keys, decision written as JSON). The
-machine may be shared: the best run is the least disturbed one.
+report with its host's key, bind, decide; over the cores this process may use, and in
+one process), the same for 1,000 nixfleet evidence.json files (ed25519 over JCS), and
+``compliance promote`` end to end as a control plane runs it (interpreter start-up and
+imports, wave file with 1,000 keys, decision written as JSON). The machine may be
+shared: the best run is the least disturbed one.
 """
 
 from __future__ import annotations
@@ -168,9 +169,9 @@ def main() -> int:
               f"{args.hosts} nixfleet evidence files in {time.perf_counter() - start:.1f} s; planted in each wave: "
               f"{as_probed[1]}", file=sys.stderr)
 
-        def decide(wave: Path, reports: str, policy: Path | None = None) -> Callable[[], str]:
+        def decide(wave: Path, reports: str, policy: Path | None = None, processes: int | None = None) -> Callable[[], str]:
             def action() -> str:
-                decision = PromotionGate.load(wave, folder / reports, NONCE, policy).decide(NOW)
+                decision = PromotionGate.load(wave, folder / reports, NONCE, policy).decide(NOW, processes)
                 s = decision.summary
                 others = ", ".join(f"{n} {k.value}" for k, n in s.by_evidence.items() if k.value != "valid")
                 return f"{s.valid} valid{', ' + others if others else ''}; {decision.verdict.value}, {len(decision.reasons)} reasons"
@@ -189,6 +190,7 @@ def main() -> int:
 
         rows = [
             ("healthy wave, in-process (read, verify, bind, decide)", decide(hardened[0], "healthy")),
+            ("healthy wave, in-process, one process", decide(hardened[0], "healthy", processes=1)),
             ("healthy wave, `compliance promote` end to end", command(hardened[0], "healthy")),
             ("as probed (18 of 21 controls fail per host), in-process", decide(as_probed[0], "as-probed")),
             ("as probed, `compliance promote` end to end", command(as_probed[0], "as-probed")),
