@@ -367,6 +367,8 @@ class SudoParams(Params):
     # principals (users, %groups) that may run commands without a password
     nopasswd_allowlist: Annotated[list[str], INTERSECTION] = []
     forbid_negation: Annotated[bool, TRUE] = True
+    # R43: a command named without arguments may be run with any (ALL and aliases aside)
+    require_explicit_arguments: Annotated[bool, TRUE] = False
 
 
 @plans("sudoers_hardened")
@@ -376,10 +378,11 @@ def _plan_sudo(host: Host, params: SudoParams) -> list[Request]:
 
 @probe("sudoers_hardened", params=SudoParams)
 def sudoers_hardened(host: Host, params: SudoParams) -> Outcome:
-    """sudo is configured as ANSSI BP-028 asks: required Defaults set, no password-less rule beyond an allowlist, no negated command.
+    """sudo is configured as ANSSI BP-028 asks: required Defaults set, no password-less rule beyond an allowlist, no negated command, commands with explicit arguments when required.
 
     A password-less rule lets whoever takes over the account act as root without a
-    second proof; a rule "ALL, !/bin/sh" is bypassed by any other shell (R42); use_pty
+    second proof; a rule "ALL, !/bin/sh" is bypassed by any other shell (R42); a command
+    named without arguments may be run with any, "" included (R43); use_pty
     keeps a command from injecting into the administrator's terminal, and the other
     Defaults of R39 (env_reset, ignore_dot, umask=0077, requiretty, noexec) limit what a
     command inherits.
@@ -405,9 +408,13 @@ def sudoers_hardened(host: Host, params: SudoParams) -> Outcome:
     negated = sorted({f"{r.principal}: {c}" for r in rules for c in r.commands if c.startswith("!")}) if params.forbid_negation else []
     if negated:
         problems.append(f"negated commands: {'; '.join(negated[:5])}")
+    bare = sorted({f"{r.principal}: {c}" for r in rules for c in r.commands if c.startswith("/") and len(c.split()) == 1}) \
+        if params.require_explicit_arguments else []
+    if bare:
+        problems.append(f"commands without explicit arguments: {'; '.join(bare[:5])}")
     return verdict(not problems, f"sudoers hardened ({len(rules)} rules)", "; ".join(problems),
                    defaults=defaults, rules=[f"{r.principal} {','.join(r.tags)} {','.join(r.commands)}" for r in rules],
-                   missing_defaults=missing, nopasswd=nopasswd, negated=negated)
+                   missing_defaults=missing, nopasswd=nopasswd, negated=negated, without_arguments=bare)
 
 
 # ---------------------------------------------------------------------------- directories
