@@ -4,7 +4,8 @@ One evaluation for all paths (a NixOS configuration takes seconds to evaluate; o
 ``nix eval`` per option would take minutes). Each option is read under ``tryEval`` and
 serialised on its own, so an option that throws, is undefined or holds a function is
 reported as unavailable instead of failing the whole run; a predicate that needs it then
-reports ``error`` (fail closed).
+reports ``error`` (fail closed). Passwords and password hashes are replaced by
+``"<redacted>"``: checks only need to know they are set, and facts travel in packets.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ cfg0: let
     else { ok = false; };
   # Functions cannot be serialised (and toJSON's error is not catchable): print them as
   # "<function>" the way the repl shows them; derivations become their store path.
+  # Passwords and password hashes never leave the evaluation (facts end up in evidence
+  # packets): an attribute named password or *Password keeps only whether it is set.
+  secret = n: n == "password" || builtins.match ".*Password" n != null;
   clean = v:
     if builtins.isFunction v then "<function>"
     else if builtins.isAttrs v then
-      (if v ? outPath then v.outPath else builtins.mapAttrs (_: clean) v)
+      (if v ? outPath then v.outPath
+       else builtins.mapAttrs (n: x: if secret n && builtins.isString x && x != "" then "<redacted>" else clean x) v)
     else if builtins.isList v then map clean v
     else v;
   read = p:

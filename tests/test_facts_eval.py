@@ -25,6 +25,7 @@ CONFIG = """
   nixpkgs.config = { allowUnfreePredicate = pkg: false; };
   security.lockKernelModules = throw "The option `security.lockKernelModules' is used but not defined.";
   users.mutableUsers = false;
+  users.users.alice = { hashedPassword = "$6$salt$hash"; initialPassword = ""; password = null; passwordFile = "/run/secrets/alice"; };
   system.nixos.version = "24.05.20241020.abc1234";
   environment.systemPackages = [ (derivation { name = "hello-2.12"; builder = "/bin/sh"; system = "x86_64-linux"; }) ];
 }
@@ -46,7 +47,7 @@ def test_evaluates_exactly_the_requested_options(tmp_path: Path, monkeypatch: py
     config = tmp_path / "config.nix"
     config.write_text(CONFIG)
     doc = evaluate_facts(
-        ["services.openssh.settings", 'boot.kernel.sysctl."kernel.kptr_restrict"', "security.lockKernelModules",
+        ["services.openssh.settings", 'boot.kernel.sysctl."kernel.kptr_restrict"', "security.lockKernelModules", "users.users",
          "nixpkgs.config.allowUnfreePredicate", "environment.systemPackages", "no.such.option"],
         nix_file=str(config),
     )
@@ -56,6 +57,9 @@ def test_evaluates_exactly_the_requested_options(tmp_path: Path, monkeypatch: py
     assert options["nixpkgs"]["config"]["allowUnfreePredicate"] == "<function>"
     assert options["environment"]["systemPackages"][0].endswith("-hello-2.12")
     assert "networking" not in options  # not requested, not evaluated
+    # a hash never leaves the evaluation; whether a password is set still shows
+    assert options["users"]["users"]["alice"] == {"hashedPassword": "<redacted>", "initialPassword": "", "password": None, "passwordFile": "/run/secrets/alice"}
+    assert options["services"]["openssh"]["settings"]["PasswordAuthentication"] is False
     assert sorted(doc["origin"]["unavailable"]) == ["no.such.option", "security.lockKernelModules"]
 
 
