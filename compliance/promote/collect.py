@@ -1,4 +1,4 @@
-"""The reports folder, read as candidates: every file, whatever it holds.
+"""The reports folder, listed: every file, whatever it holds, read only when it is checked.
 
 Every file counts, so that nothing put in the folder can go unseen: a file that is not a
 report becomes an unreadable candidate, which the decision names. The exceptions are the
@@ -7,6 +7,10 @@ evidence) and ``*.pub`` (a key shipped next to a report is never trusted; the wa
 gives the keys), and hidden files (``.name``), which are temporary files of writers that
 write atomically. Subfolders are read too (``web-1/evidence.json``); symbolic links to
 folders are not followed.
+
+Listing and reading are apart so that each report is read where it is checked (in a
+worker process, for a large wave) and dropped once checked: a thousand reports of a
+hundred kilobytes never sit in memory together.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
 from .readers import Candidate
 
 MAX_REPORT_BYTES = 16 << 20
+MAX_SIGNATURE_BYTES = 4096
 SIGNATURE_SUFFIX = ".sig"
 KEY_SUFFIX = ".pub"
 
@@ -43,13 +49,34 @@ def _read(path: Path, limit: int) -> tuple[bytes, str | None]:
     return data, None
 
 
-def candidate_from_bytes(file: str, data: bytes, signature: bytes | None = None) -> Candidate:
-    return Candidate(file, data, hashlib.sha256(data).hexdigest(), signature)
+def candidate_from_bytes(file: str, data: bytes, signature: bytes | None = None, problem: str | None = None) -> Candidate:
+    return Candidate(file, data, hashlib.sha256(data).hexdigest(), signature, problem)
 
 
-def collect_reports(directory: str | Path, *, limit: int = MAX_REPORT_BYTES) -> list[Candidate]:
-    """Candidates in a stable order (by relative path), or :class:`InputError` when the
-    folder itself cannot be read."""
+@dataclass(frozen=True)
+class ReportFile:
+    """One file of the folder, not read yet."""
+
+    root: Path
+    file: str  # relative to root, with '/'
+    signed: bool = False  # a '<file>.sig' lies next to it
+    orphan_signature: bool = False  # it is a '.sig' whose file is absent
+
+    def read(self, limit: int = MAX_REPORT_BYTES) -> Candidate:
+        data, problem = _read(self.root / self.file, limit)
+        signature = None
+        if problem is None and self.signed:
+            signature, sig_problem = _read(self.root / f"{self.file}{SIGNATURE_SUFFIX}", MAX_SIGNATURE_BYTES)
+            if sig_problem:
+                signature, problem = None, f"its signature {self.file}{SIGNATURE_SUFFIX} {sig_problem}"
+        if problem is None and self.orphan_signature:
+            problem = "a signature without the file it signs"
+        return candidate_from_bytes(self.file, data, signature, problem)
+
+
+def list_reports(directory: str | Path) -> list[ReportFile]:
+    """The folder's report files in a stable order (by relative path), or
+    :class:`InputError` when the folder itself cannot be read."""
     root = Path(directory)
     if not root.is_dir():
         raise InputError(root, "no such folder of reports" if not root.exists() else "not a folder")
@@ -62,24 +89,17 @@ def collect_reports(directory: str | Path, *, limit: int = MAX_REPORT_BYTES) -> 
     except OSError as exc:
         raise InputError(getattr(exc, "filename", None) or root, f"cannot be listed: {exc.strerror or exc}") from None
     present = set(files)
-    candidates = []
+    listed = []
     for file in sorted(files):
         if file.endswith(KEY_SUFFIX):
             continue
-        if file.endswith(SIGNATURE_SUFFIX) and file[: -len(SIGNATURE_SUFFIX)] in present:
+        if file.endswith(SIGNATURE_SUFFIX):
+            if file[: -len(SIGNATURE_SUFFIX)] in present:
+                continue  # read with the file it signs
+            listed.append(ReportFile(root, file, orphan_signature=True))
             continue
-        data, problem = _read(root / file, limit)
-        signature = None
-        if problem is None and f"{file}{SIGNATURE_SUFFIX}" in present:
-            signature, sig_problem = _read(root / f"{file}{SIGNATURE_SUFFIX}", 4096)
-            if sig_problem:
-                signature = None
-                problem = f"its signature {file}{SIGNATURE_SUFFIX} {sig_problem}"
-        if file.endswith(SIGNATURE_SUFFIX) and problem is None:
-            problem = "a signature without the file it signs"
-        candidate = candidate_from_bytes(file, data, signature)
-        candidates.append(candidate if problem is None else Candidate(file, data, candidate.sha256, signature, problem))
-    return candidates
+        listed.append(ReportFile(root, file, signed=f"{file}{SIGNATURE_SUFFIX}" in present))
+    return listed
 
 
 def _raise(exc: OSError) -> None:

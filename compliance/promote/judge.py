@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,7 +35,7 @@ from .decision import (
 from .evidence import ABSENT, SUSPICIOUS, ControlOutcome, Evidence, EvidenceStatus, ReportKind
 from .parallel import check_reports
 from .policy import Action, HostRules, PromotionPolicy
-from .readers import Candidate
+from .readers import ReportSource
 from .verify import CheckedReport, Expectations
 from .wave import LoadedWave, WaveHost
 
@@ -48,7 +49,7 @@ def policy_digest(policy: PromotionPolicy) -> str:
 def _ref(checked: CheckedReport, message: str | None = None) -> ReportRef:
     evidence = checked.evidence
     return ReportRef(
-        file=checked.candidate.file, sha256=checked.candidate.sha256, status=checked.status,
+        file=checked.file, sha256=checked.sha256, status=checked.status,
         message=message or checked.message, kind=checked.kind, claimed_host=checked.claimed_host,
         report_id=evidence.report_id if evidence else None, created=evidence.created if evidence else None,
         signer=evidence.signer if evidence else None,
@@ -72,11 +73,11 @@ def _evidence_of(host: WaveHost, reports: list[CheckedReport]) -> _Host:
     distinct: dict[str, CheckedReport] = {}
     for report in reports:
         if report.status is not EvidenceStatus.WRONG_NONCE:
-            distinct.setdefault(report.candidate.sha256, report)
+            distinct.setdefault(report.sha256, report)
     current = list(distinct.values())
     refs = [_ref(r) for r in reports]
     if len(current) > 1:
-        listed = "; ".join(f"{r.candidate.file} ({r.status.value})" for r in current)
+        listed = "; ".join(f"{r.file} ({r.status.value})" for r in current)
         return _Host(host, EvidenceStatus.DUPLICATED, f"{len(current)} different reports for one host and wave: {listed}",
                      None, refs)
     if current:
@@ -129,7 +130,7 @@ def _control_findings(host: WaveHost, evidence: Evidence, policy: PromotionPolic
 
 def _evidence_findings(judging: _Host, policy: PromotionPolicy) -> None:
     status, name = judging.status, judging.host.name
-    file = judging.judged.candidate.file if judging.judged else None
+    file = judging.judged.file if judging.judged else None
     if status is EvidenceStatus.VALID:
         assert judging.judged is not None and judging.judged.evidence is not None
         judging.findings.extend(_control_findings(judging.host, judging.judged.evidence, policy))
@@ -152,7 +153,7 @@ def _coverage(group: list[_Host], name: str, rules: HostRules) -> tuple[Coverage
         if judging.status in ABSENT:
             tail = "" if short else " (tolerated: enough hosts reported)"
             judging.findings.append(Finding(action=action, host=judging.host.name, evidence=judging.status,
-                                            file=judging.judged.candidate.file if judging.judged else None,
+                                            file=judging.judged.file if judging.judged else None,
                                             message=judging.message + tail))
     findings = []
     if short:
@@ -187,11 +188,11 @@ def _order(finding: Finding) -> tuple[int, str, str, str, str]:
     return (-finding.action.rank, finding.host or "", finding.file or "", finding.control_id or "", finding.message)
 
 
-def decide_wave(wave: LoadedWave, policy: PromotionPolicy, candidates: list[Candidate], now: datetime,
+def decide_wave(wave: LoadedWave, policy: PromotionPolicy, reports: Sequence[ReportSource], now: datetime,
                 processes: int | None = None) -> WaveDecision:
-    """Verify every candidate report against the wave and decide. No clock, no files: the
-    same arguments give the same decision (``processes`` changes only how fast)."""
-    checked = check_reports(candidates, Expectations(wave, policy, now), processes)
+    """Verify every report against the wave and decide. No clock: the same arguments give
+    the same decision (``processes`` changes only how fast)."""
+    checked = check_reports(reports, Expectations(wave, policy, now), processes)
     by_host: dict[str, list[CheckedReport]] = {}
     unattributed: list[CheckedReport] = []
     for report in checked:
@@ -221,7 +222,7 @@ def decide_wave(wave: LoadedWave, policy: PromotionPolicy, candidates: list[Cand
             f"{nixfleet} of {len(judged)} hosts rest on nixfleet evidence, which binds less; the policy allows "
             f"{allowed} ({policy.nixfleet.max_share:.0%})")))
     for report in unattributed:
-        wave_findings.append(Finding(action=policy.unattributed_reports, evidence=report.status, file=report.candidate.file,
+        wave_findings.append(Finding(action=policy.unattributed_reports, evidence=report.status, file=report.file,
                                      message=report.message))
 
     hosts = [_host_decision(j) for j in judged]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..gcpause import cyclic_gc_paused
-from .collect import collect_reports
+from .collect import list_reports
 from .decision import WaveDecision
 from .durations import describe
 from .judge import decide_wave
@@ -42,4 +42,4 @@ class PromotionGate:
         """The decision over the folder as it is now (``processes``: see :mod:`.parallel`).
         Nothing of it creates reference cycles: the cyclic collector waits meanwhile."""
         with cyclic_gc_paused():
-            return decide_wave(self.wave, self.policy, collect_reports(self.reports), now, processes)
+            return decide_wave(self.wave, self.policy, list_reports(self.reports), now, processes)

@@ -39,9 +39,11 @@ from .wave import LoadedWave, WaveHost
 
 @dataclass(frozen=True)
 class CheckedReport:
-    """One file of the reports folder and what the gate made of it."""
+    """One file of the reports folder and what the gate made of it (not its bytes: a
+    wave's worth of reports need not stay in memory)."""
 
-    candidate: Candidate
+    file: str
+    sha256: str
     status: EvidenceStatus
     message: str
     kind: ReportKind | None = None
@@ -173,30 +175,30 @@ def _strip_source(message: str, source: str) -> str:
 
 def check_report(candidate: Candidate, ctx: Expectations) -> CheckedReport:
     if candidate.problem is not None:
-        return CheckedReport(candidate, EvidenceStatus.UNREADABLE, candidate.problem)
+        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNREADABLE, candidate.problem)
     try:
         doc = orjson.loads(candidate.data)
     except orjson.JSONDecodeError:
-        return CheckedReport(candidate, EvidenceStatus.UNREADABLE, "not JSON (truncated, or not a report)")
+        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNREADABLE, "not JSON (truncated, or not a report)")
     found = recognise(doc)
     if found is None:
-        return CheckedReport(candidate, EvidenceStatus.UNREADABLE,
+        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNREADABLE,
                              "neither a probe report (DSSE envelope) nor nixfleet evidence.json")
     reader, claim = found
     host = ctx.wave.hosts.get(claim.host)
     if host is None:
-        return CheckedReport(candidate, EvidenceStatus.UNKNOWN_HOST, f"names host {claim.host!r}, which is not in the wave",
+        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNKNOWN_HOST, f"names host {claim.host!r}, which is not in the wave",
                              kind=reader.kind, claimed_host=claim.host)
     try:
         evidence = reader.verify(candidate, doc, claim, ctx.wave.keys[host.name])
     except VerificationError as exc:
         message = _strip_source(str(exc), candidate.file) + _whose_key(reader, candidate, doc, claim, host.name, ctx)
-        return CheckedReport(candidate, EvidenceStatus.INVALID, message, kind=reader.kind, host=host.name,
+        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.INVALID, message, kind=reader.kind, host=host.name,
                              claimed_host=claim.host)
     for step in BINDING_STEPS:
         problem = step(evidence, host, ctx)
         if problem is not None:
-            return CheckedReport(candidate, problem.status, problem.message, kind=reader.kind, host=host.name,
+            return CheckedReport(candidate.file, candidate.sha256, problem.status, problem.message, kind=reader.kind, host=host.name,
                                  claimed_host=claim.host, evidence=evidence)
-    return CheckedReport(candidate, EvidenceStatus.VALID, "verified and bound", kind=reader.kind, host=host.name,
+    return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.VALID, "verified and bound", kind=reader.kind, host=host.name,
                          claimed_host=claim.host, evidence=evidence)

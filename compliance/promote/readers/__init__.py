@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Candidate, Claim, ReportReader
+from .base import Candidate, Claim, ReportReader, ReportSource
 from .nixfleet import NixfleetReader
 from .probe_report import ProbeReportReader
 
@@ -21,4 +21,4 @@ def recognise(doc: Any) -> tuple[ReportReader, Claim] | None:
     return None
 
 
-__all__ = ["READERS", "Candidate", "Claim", "ReportReader", "recognise"]
+__all__ = ["READERS", "Candidate", "Claim", "ReportReader", "ReportSource", "recognise"]

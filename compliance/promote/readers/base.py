@@ -25,6 +25,19 @@ class Candidate:
     signature: bytes | None = None  # the companion '<file>.sig' (nixfleet's evidence.json.sig)
     problem: str | None = None  # why it could not be read at all
 
+    def read(self) -> Candidate:
+        return self
+
+
+class ReportSource(Protocol):
+    """A report to check: already in memory (:class:`Candidate`), or a file read only
+    when it is checked (:class:`~compliance.promote.collect.ReportFile`)."""
+
+    @property
+    def file(self) -> str: ...
+
+    def read(self) -> Candidate: ...
+
 
 @dataclass(frozen=True)
 class Claim:
