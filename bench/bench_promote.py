@@ -188,11 +188,13 @@ def main() -> int:
                 return f"exit {proc.returncode}, decision {out.stat().st_size // 1024} KiB"
             return action
 
+        blocking = sum(1 for r in probed.assessment.results if r.status in (Status.FAIL, Status.ERROR))
         rows = [
             ("healthy wave, in-process (read, verify, bind, decide)", decide(hardened[0], "healthy")),
             ("healthy wave, in-process, one process", decide(hardened[0], "healthy", processes=1)),
             ("healthy wave, `compliance promote` end to end", command(hardened[0], "healthy")),
-            ("as probed (18 of 21 controls fail per host), in-process", decide(as_probed[0], "as-probed")),
+            (f"as probed ({blocking} of {len(probed.assessment.results)} controls fail or err on each host), in-process",
+             decide(as_probed[0], "as-probed")),
             ("as probed, `compliance promote` end to end", command(as_probed[0], "as-probed")),
             ("nixfleet evidence.json, in-process", decide(nixfleet_wave, "nixfleet", folder / "nixfleet-policy.json")),
         ]
