@@ -174,31 +174,33 @@ def _strip_source(message: str, source: str) -> str:
 
 
 def check_report(candidate: Candidate, ctx: Expectations) -> CheckedReport:
+    """Steps 1 to 4 here, then :data:`BINDING_STEPS` on the verified evidence."""
+
+    def checked(status: EvidenceStatus, message: str, claim: Claim | None = None, kind: ReportKind | None = None,
+                host: str | None = None, evidence: Evidence | None = None) -> CheckedReport:
+        return CheckedReport(candidate.file, candidate.sha256, status, message, kind=kind, host=host,
+                             claimed_host=claim.host if claim else None, evidence=evidence)
+
     if candidate.problem is not None:
-        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNREADABLE, candidate.problem)
+        return checked(EvidenceStatus.UNREADABLE, candidate.problem)
     try:
         doc = orjson.loads(candidate.data)
     except orjson.JSONDecodeError:
-        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNREADABLE, "not JSON (truncated, or not a report)")
+        return checked(EvidenceStatus.UNREADABLE, "not JSON (truncated, or not a report)")
     found = recognise(doc)
     if found is None:
-        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNREADABLE,
-                             "neither a probe report (DSSE envelope) nor nixfleet evidence.json")
+        return checked(EvidenceStatus.UNREADABLE, "neither a probe report (DSSE envelope) nor nixfleet evidence.json")
     reader, claim = found
     host = ctx.wave.hosts.get(claim.host)
     if host is None:
-        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.UNKNOWN_HOST, f"names host {claim.host!r}, which is not in the wave",
-                             kind=reader.kind, claimed_host=claim.host)
+        return checked(EvidenceStatus.UNKNOWN_HOST, f"names host {claim.host!r}, which is not in the wave", claim, reader.kind)
     try:
         evidence = reader.verify(candidate, doc, claim, ctx.wave.keys[host.name])
     except VerificationError as exc:
         message = _strip_source(str(exc), candidate.file) + _whose_key(reader, candidate, doc, claim, host.name, ctx)
-        return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.INVALID, message, kind=reader.kind, host=host.name,
-                             claimed_host=claim.host)
+        return checked(EvidenceStatus.INVALID, message, claim, reader.kind, host.name)
     for step in BINDING_STEPS:
         problem = step(evidence, host, ctx)
         if problem is not None:
-            return CheckedReport(candidate.file, candidate.sha256, problem.status, problem.message, kind=reader.kind, host=host.name,
-                                 claimed_host=claim.host, evidence=evidence)
-    return CheckedReport(candidate.file, candidate.sha256, EvidenceStatus.VALID, "verified and bound", kind=reader.kind, host=host.name,
-                         claimed_host=claim.host, evidence=evidence)
+            return checked(problem.status, problem.message, claim, reader.kind, host.name, evidence)
+    return checked(EvidenceStatus.VALID, "verified and bound", claim, reader.kind, host.name, evidence)
