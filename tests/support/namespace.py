@@ -40,6 +40,9 @@ def main(path: str) -> int:
     with open(path, encoding="utf-8") as handle:
         request = json.load(handle)
     setup = request["setup"]
+    # Load the catalog (and with it every check module) before the mounts below can hide
+    # the checkout or make it noexec.
+    catalog = load_catalog()
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     for key, value in (setup.get("sysctl") or {}).items():
         if not key.startswith("net."):
@@ -71,7 +74,6 @@ def main(path: str) -> int:
         except (CheckError, NotApplicable) as exc:
             answer = {"status": "error" if isinstance(exc, CheckError) else "not_applicable", "message": str(exc)}
     else:
-        catalog = load_catalog()
         selected = next(s for s in select(catalog, [], CheckKind.RUNTIME).controls if s.control.id == request["control"])
         result = engine.evaluate_control(selected, CheckKind.RUNTIME, host)
         answer = {"status": result.status.value, "message": result.message}
