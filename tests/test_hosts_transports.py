@@ -4,12 +4,14 @@ the same machine through a real OpenSSH server on loopback, and an offline root.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from compliance.errors import ProbeError, UsageError
-from compliance.hosts import LocalHost, OfflineRootHost, open_host
+from compliance.hosts import LocalHost, OfflineRootHost, open_host, remote_script
 from compliance.hosts.base import Host
 from compliance.hosts.requests import (
     FindSpecial,
@@ -23,6 +25,7 @@ from compliance.hosts.requests import (
     StatPath,
 )
 from compliance.hosts.ssh import SshHost, parse_ssh_url
+from tests.support.cli import ROOT
 from tests.support.sshd import SshServer, sshd_server  # noqa: F401
 
 TRICKY = b"line\n@@cg-0000 0 0 5 0 ok\n\x00\xff binary \r\n"
@@ -129,3 +132,58 @@ def test_a_host_key_that_does_not_match_is_refused(sshd_server: SshServer, tmp_p
     with pytest.raises(ProbeError, match="SSH connection failed"):
         open_host(ssh_url=sshd_server.url, identity=str(sshd_server.identity), known_hosts=str(wrong))
     assert sshd_server.accepted_connections() == 0
+
+
+# Root reads through any file mode; to see what an unprivileged account sees, root runs the
+# command with the two capabilities that bypass modes dropped (still uid 0, so the checkout
+# stays readable). Another user runs it as is: a folder of mode 000 stops its owner too.
+NO_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def _unprivileged(argv: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return argv
+    if subprocess.run([*NO_DAC, "true"], capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot drop CAP_DAC_OVERRIDE here (setpriv)")
+    return [*NO_DAC, *argv]
+
+
+LOCAL_STATUSES = """
+import sys
+from compliance.hosts import LocalHost
+from compliance.hosts.requests import ListDir, ReadFile, ResolvePath, StatPath
+base = sys.argv[1]
+requests = [ReadFile(base + "/locked/secret"), StatPath(base + "/locked/secret"), ListDir(base + "/locked/sub"),
+            ResolvePath(base + "/locked/secret"), ReadFile(base + "/absent"), ResolvePath(base + "/absent")]
+host = LocalHost()
+host.prefetch(requests)
+print(" ".join(host.observe(r).status.value for r in requests))
+"""
+
+
+def test_a_file_this_account_may_not_reach_is_denied_not_missing(tmp_path: Path) -> None:
+    """A file below a folder the probing account cannot search is *denied* (the probe
+    cannot decide) on every transport, never *missing*: probes read an absent file as
+    "nothing to flag" (no package in /root/.nix-profile, no stray key), so an audit account
+    without rights over SSH would pass them."""
+    locked = tmp_path / "locked"
+    (locked / "sub").mkdir(parents=True)
+    (locked / "secret").write_text("s\n")
+    base = str(tmp_path)
+    requests: list[Request] = [
+        ReadFile(f"{base}/locked/secret"), StatPath(f"{base}/locked/secret"), ListDir(f"{base}/locked/sub"),
+        ResolvePath(f"{base}/locked/secret"), ReadFile(f"{base}/absent"), ResolvePath(f"{base}/absent"),
+    ]
+    expected = ["denied"] * 4 + ["missing"] * 2
+    token = remote_script.new_token()
+    os.chmod(locked, 0o000)
+    try:
+        script = subprocess.run(_unprivileged(["sh", "-s"]), input=remote_script.render(requests, token).encode(),
+                                capture_output=True, timeout=60, check=True)
+        local = subprocess.run(_unprivileged([sys.executable, "-c", LOCAL_STATUSES, base]), cwd=ROOT,
+                               capture_output=True, text=True, timeout=60, check=True)
+    finally:
+        os.chmod(locked, 0o700)
+    answers = remote_script.parse(script.stdout, requests, token, "test")
+    assert [answers[r].status.value for r in requests] == expected
+    assert local.stdout.split() == expected

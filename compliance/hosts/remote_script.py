@@ -49,10 +49,15 @@ def _q(text: str) -> str:
 
 
 def _file_like(index: int, path: str, test: str, command: str) -> str:
+    """``test`` is false both for a path that does not exist and for one below a folder
+    this user cannot search; ``ls -d`` tells them apart, so that an unreadable file is
+    *denied* (the probe cannot decide), never *missing* (which a probe may take as a pass),
+    as a local read would say."""
     p = _q(path)
     return (
         f"if [ {test} {p} ]; then {command} -- {p} >\"$t/o\" 2>\"$t/e\" </dev/null; e {index} $? ok; "
-        f"else z; e {index} 0 missing; fi\n"
+        f"else z; if ! ls -d -- {p} >/dev/null 2>\"$t/e\" && case $(cat \"$t/e\") in *'Permission denied'*) true;; *) false;; esac; "
+        f"then e {index} 1 denied; else z; e {index} 0 missing; fi; fi\n"
     )
 
 
@@ -156,6 +161,8 @@ def _observation(request: Request, flag: str, code: int, data: bytes, err: bytes
     if flag == "missing":
         detail = f"{request.argv[0]}: command not found" if isinstance(request, RunCommand) else "does not exist"
         return Observation(request, ObservationStatus.MISSING, detail=detail)
+    if flag == "denied":
+        return Observation(request, ObservationStatus.DENIED, stderr=err, detail="permission denied")
     if flag == "timeout":
         return Observation(request, ObservationStatus.ERROR, exit_code=code, stderr=err, detail=f"timed out after {COMMAND_TIMEOUT_S} s")
     if isinstance(request, RunCommand | ListProcesses):
