@@ -175,14 +175,17 @@ FIREWALL_OPTIONS = [
 
 @predicate("firewall_enabled", params=FirewallParams, reads=FIREWALL_OPTIONS)
 def firewall_enabled(subject: Subject, params: FirewallParams) -> Outcome:
-    """The NixOS firewall (default-deny inbound) is on, and opens only allowed ports."""
+    """The NixOS firewall (default-deny inbound) is on, and opens only allowed ports.
+
+    A port range opens every port in it: with an allowlist, each of those ports must be
+    on it too (allow_port_ranges only says whether ranges may be used at all).
+    """
     facts = subject.need_facts()
     enabled = lookup(facts, "networking.firewall.enable")
     tcp = _ports(lookup(facts, "networking.firewall.allowedTCPPorts"), "allowedTCPPorts")
     udp = _ports(lookup(facts, "networking.firewall.allowedUDPPorts"), "allowedUDPPorts")
-    ranges = list(lookup(facts, "networking.firewall.allowedTCPPortRanges") or []) + list(
-        lookup(facts, "networking.firewall.allowedUDPPortRanges") or []
-    )
+    tcp_ranges = _port_ranges(lookup(facts, "networking.firewall.allowedTCPPortRanges"), "allowedTCPPortRanges")
+    udp_ranges = _port_ranges(lookup(facts, "networking.firewall.allowedUDPPortRanges"), "allowedUDPPortRanges")
     interfaces = lookup(facts, "networking.firewall.interfaces") or {}
     if not isinstance(interfaces, dict):
         raise CheckError("networking.firewall.interfaces is not an attribute set")
@@ -190,15 +193,22 @@ def firewall_enabled(subject: Subject, params: FirewallParams) -> Outcome:
         if isinstance(iface, dict):
             tcp |= _ports(iface.get("allowedTCPPorts", []), "interfaces.*.allowedTCPPorts")
             udp |= _ports(iface.get("allowedUDPPorts", []), "interfaces.*.allowedUDPPorts")
-            ranges += list(iface.get("allowedTCPPortRanges", []) or []) + list(iface.get("allowedUDPPortRanges", []) or [])
+            tcp_ranges += _port_ranges(iface.get("allowedTCPPortRanges", []), "interfaces.*.allowedTCPPortRanges")
+            udp_ranges += _port_ranges(iface.get("allowedUDPPortRanges", []), "interfaces.*.allowedUDPPortRanges")
+    ranges = [{"from": a, "to": b} for a, b in tcp_ranges + udp_ranges]
     observed = {"enabled": enabled, "tcp_ports": sorted(tcp), "udp_ports": sorted(udp), "port_ranges": ranges}
     problems = []
     if enabled is not True:
         problems.append("networking.firewall.enable is not true")
-    if params.allowed_tcp_ports is not None and (extra := sorted(tcp - set(params.allowed_tcp_ports))):
-        problems.append(f"TCP ports open beyond the allowlist: {extra}")
-    if params.allowed_udp_ports is not None and (extra := sorted(udp - set(params.allowed_udp_ports))):
-        problems.append(f"UDP ports open beyond the allowlist: {extra}")
+    for proto, ports, spans, allowlist in (("TCP", tcp, tcp_ranges, params.allowed_tcp_ports),
+                                           ("UDP", udp, udp_ranges, params.allowed_udp_ports)):
+        if allowlist is None:
+            continue
+        allowed = set(allowlist)
+        if extra := sorted(ports - allowed):
+            problems.append(f"{proto} ports open beyond the allowlist: {extra}")
+        if wide := [f"{a}-{b}" for a, b in spans if any(port not in allowed for port in range(a, b + 1))]:
+            problems.append(f"{proto} port ranges open ports beyond the allowlist: {', '.join(wide)}")
     if not params.allow_port_ranges and ranges:
         problems.append("port ranges are opened")
     if problems:
@@ -206,10 +216,25 @@ def firewall_enabled(subject: Subject, params: FirewallParams) -> Outcome:
     return passed("firewall enabled with default-deny inbound" + (f"; open TCP {sorted(tcp)}" if tcp else ""), **observed)
 
 
+def _is_port(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _ports(value: Any, name: str) -> set[int]:
-    if not isinstance(value, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in value):
+    if not isinstance(value, list) or not all(_is_port(p) for p in value):
         raise CheckError(f"networking.firewall.{name} is not a list of port numbers")
     return set(value)
+
+
+def _port_ranges(value: Any, name: str) -> list[tuple[int, int]]:
+    """``[{from = 8000; to = 8010;}]`` → [(8000, 8010)]; null is no range."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        isinstance(r, dict) and _is_port(r.get("from")) and _is_port(r.get("to")) for r in value
+    ):
+        raise CheckError(f"networking.firewall.{name} is not a list of {{from, to}} port ranges")
+    return [(r["from"], r["to"]) for r in value]
 
 
 # ---------------------------------------------------------------------------- sysctl
