@@ -8,6 +8,7 @@ as valid evidence."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -18,8 +19,11 @@ from typing import Any
 
 import pytest
 
+from compliance.canonical import canonical_json
+from compliance.signing.dsse import sign_envelope
+from compliance.signing.keys import NativeSigner
 from tests.support.cli import run
-from tests.support.promote import ENV, NONCE, Fleet, Spec, T, fleet, good, place  # noqa: F401
+from tests.support.promote import ENV, NONCE, PASSWORD, Fleet, Spec, T, fleet, good, place  # noqa: F401
 
 HOSTS = ("web-1", "web-2", "web-3")
 
@@ -54,6 +58,18 @@ def _both(*builds: Callable[[Fleet, Path], None]) -> Callable[[Fleet, Path], Non
     return build
 
 
+def _resigned(change: Callable[[dict[str, Any]], None]) -> Callable[[Fleet, Path], None]:
+    """web-2's genuine report, changed and signed again with web-2's own key: what a
+    faulty or compromised host can send."""
+    def build(fleet: Fleet, reports: Path) -> None:  # noqa: F811
+        envelope = json.loads(fleet.report(good("web-2")).read_bytes())
+        body = json.loads(base64.b64decode(envelope["payload"]))
+        change(body)
+        signer = NativeSigner.from_file(fleet.key("web-2")[0], PASSWORD.encode())
+        (reports / "web-2.dsse.json").write_bytes(sign_envelope(signer, envelope["payloadType"], canonical_json(body)).to_bytes())
+    return build
+
+
 def _tamper_signature(data: bytes) -> bytes:
     envelope = json.loads(data)
     sig = envelope["signatures"][0]["sig"]
@@ -78,6 +94,8 @@ CASES: dict[str, Case] = {
     "from a host not in the wave": Case(_report(Spec("intruder"), "intruder.dsse.json"), "unknown_host", "hold",
                                         unattributed=True),
     "truncated": Case(_bytes(lambda data: data[: len(data) // 2]), "unreadable", "hold", unattributed=True),
+    "signed by the host, dated without a time zone": Case(
+        _resigned(lambda body: body.update(created="2026-11-01T00:00:00")), "invalid", "hold"),
     "garbage": Case(_bytes(lambda data: os.urandom(2048), name="web-2.bin"), "unreadable", "hold", unattributed=True),
 }
 

@@ -62,6 +62,8 @@ def verify_report_envelope(envelope: Envelope, key: PublicKey, source: str, body
         raise VerificationError(f"{source}: not a probe report: {format_validation_error(exc)}") from None
     if report.signer != key.fingerprint:
         raise VerificationError(f"{source}: the report names signer {report.signer}, but verifies with {key.fingerprint}")
+    if report.created.utcoffset() is None:  # a time without zone cannot be held to a wave's clock
+        raise VerificationError(f"{source}: created {report.created.isoformat()} has no time zone")
     return report
 
 
