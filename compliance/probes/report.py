@@ -4,13 +4,12 @@ A report travels as a DSSE envelope whose payload is the report's canonical JSON
 accept it, a verifier needs only the host's public key: :func:`verify_report` checks the
 payload type, the signature, that the payload is canonical (so no two byte strings carry
 the same report) and that it is a well-formed report. Whether the report is the *right*
-one (this wave's nonce, this host, this closure, fresh) is :func:`binding_problems`'
-question, which the wave gate asks with its own expectations.
+one (this wave's nonce, this host, this closure, fresh) is the wave gate's question
+(:mod:`compliance.promote.verify`), asked with its own expectations.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -65,32 +64,3 @@ def verify_report_envelope(envelope: Envelope, key: PublicKey, source: str, body
     if report.created.utcoffset() is None:  # a time without zone cannot be held to a wave's clock
         raise VerificationError(f"{source}: created {report.created.isoformat()} has no time zone")
     return report
-
-
-def binding_problems(
-    report: ProbeReport,
-    *,
-    nonce: str,
-    host: str | None = None,
-    closure: str | None = None,
-    machine_id: str | None = None,
-    now: datetime | None = None,
-    max_age: timedelta | None = None,
-    max_skew: timedelta = timedelta(minutes=5),
-) -> list[str]:
-    """Why a verified report does not bind to what the verifier expects (empty: it does)."""
-    problems = []
-    if report.nonce != nonce:
-        problems.append(f"nonce is {report.nonce!r}, expected {nonce!r} (a report of another wave)")
-    if host is not None and report.host.name != host:
-        problems.append(f"host is {report.host.name!r}, expected {host!r}")
-    if machine_id is not None and report.host.machine_id != machine_id:
-        problems.append(f"machine id is {report.host.machine_id!r}, expected {machine_id!r}")
-    if closure is not None and report.host.running_closure != closure:
-        problems.append(f"running closure is {report.host.running_closure!r}, expected {closure!r}")
-    if now is not None:
-        if report.created > now + max_skew:
-            problems.append(f"created {report.created.isoformat()} is in the future")
-        elif max_age is not None and now - report.created > max_age:
-            problems.append(f"created {report.created.isoformat()} is older than {max_age}")
-    return problems
