@@ -115,7 +115,9 @@ def generate_sbom(closure: list[dict[str, Any]], seed: int = 1) -> dict[str, Any
 
 FACTS = {
     "facts_version": 1,
-    "origin": {"flake": "github:example/fleet#web", "unavailable": []},
+    "origin": {"flake": "github:example/fleet#web", "unavailable": [
+        "nix.settings.extra-substituters", "nix.settings.extra-trusted-public-keys",
+        "nix.settings.extra-trusted-substituters", "nix.settings.extra-trusted-users"]},
     "options": {
         "services": {
             "openssh": {"enable": True, "settings": {"PermitRootLogin": "no", "PasswordAuthentication": False, "KbdInteractiveAuthentication": False,
@@ -142,7 +144,8 @@ FACTS = {
             "blacklistedKernelModules": ["usb-storage", "uas"]},
         "nix": {"settings": {"substituters": ["https://cache.nixos.org"], "trusted-substituters": [],
                              "trusted-public-keys": ["cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="],
-                             "require-sigs": True, "trusted-users": ["root"]}},
+                             "require-sigs": True, "trusted-users": ["root"]},
+                "extraOptions": "experimental-features = nix-command flakes\n"},
         "nixpkgs": {"config": {"permittedInsecurePackages": []}},
         "security": {"lockKernelModules": True, "sudo": {"execWheelOnly": True, "wheelNeedsPassword": True}},
         "users": {"mutableUsers": False, "users": {

@@ -44,3 +44,33 @@ def _firewall(tcp_ranges: list[Any], udp_ranges: list[Any] | None = None, interf
 def test_port_ranges_do_not_escape_the_port_allowlist(subject: Subject, status: Status, words: str) -> None:
     got, message = _run("firewall_enabled", subject, {"allowed_tcp_ports": [22], "allowed_udp_ports": [53]})
     assert (got, words in message) == (status, True), message
+
+
+NIXOS_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="
+EXTRA_SETTINGS = ["nix.settings.extra-substituters", "nix.settings.extra-trusted-substituters",
+                  "nix.settings.extra-trusted-public-keys", "nix.settings.extra-trusted-users"]
+
+
+def _nix(extra_options: str = "", **settings: Any) -> Subject:
+    base = {"substituters": ["https://cache.nixos.org"], "trusted-substituters": [], "trusted-public-keys": [NIXOS_KEY],
+            "require-sigs": True, "trusted-users": ["root"]}
+    given = {k.replace("_", "-"): v for k, v in settings.items()}
+    unavailable = [p for p in EXTRA_SETTINGS if p.rsplit(".", 1)[1] not in given]
+    return _facts({"nix": {"settings": {**base, **given}, "extraOptions": extra_options}}, unavailable)
+
+
+@pytest.mark.parametrize(("function", "subject", "status", "words"), [
+    ("substituters_trusted", _nix(), Status.PASS, "trusted"),
+    ("substituters_trusted", _nix(extra_substituters=["http://cache.example.test"]), Status.FAIL, "not on the allowlist: http://cache.example.test"),
+    ("substituters_trusted", _nix(extra_trusted_public_keys=["evil-1:AAAA"]), Status.FAIL, "signing keys not on the allowlist: evil-1"),
+    ("substituters_trusted", _nix("extra-substituters = http://cache.example.test\n"), Status.FAIL, "http://cache.example.test"),
+    ("substituters_trusted", _nix("require-sigs = false # for the lab\n"), Status.FAIL, "require-sigs is not true"),
+    ("substituters_trusted", _nix("experimental-features = nix-command flakes\n"), Status.PASS, "trusted"),
+    ("nix_trusted_users", _nix(extra_trusted_users=["@wheel"]), Status.FAIL, "beyond the allowlist: @wheel"),
+    ("nix_trusted_users", _nix("trusted-users = root deploy\n"), Status.FAIL, "beyond the allowlist: deploy"),
+    ("nix_trusted_users", _facts({"nix": {"settings": {"trusted-users": ["root"]}, "extraOptions": ""}}), Status.ERROR,
+     "nix.settings.extra-trusted-users is not in the facts"),
+])
+def test_nix_settings_are_read_wherever_nix_conf_takes_them(function: str, subject: Subject, status: Status, words: str) -> None:
+    got, message = _run(function, subject)
+    assert (got, words in message) == (status, True), message
