@@ -74,3 +74,18 @@ def _nix(extra_options: str = "", **settings: Any) -> Subject:
 def test_nix_settings_are_read_wherever_nix_conf_takes_them(function: str, subject: Subject, status: Status, words: str) -> None:
     got, message = _run(function, subject)
     assert (got, words in message) == (status, True), message
+
+
+def _borg(mode: str | None) -> Subject:
+    job = {"repo": "borg@vault.example.net:web", "paths": ["/var/lib"], "encryption": {"mode": mode}, "startAt": "daily"}
+    return _facts({"services": {"restic": {"backups": {}}, "borgbackup": {"jobs": {"web": job}}}})
+
+
+@pytest.mark.parametrize(("mode", "status"), [
+    ("repokey-blake2", Status.PASS), ("keyfile", Status.PASS), ("repokey-aes-ocb", Status.PASS),
+    ("authenticated", Status.FAIL), ("authenticated-blake2", Status.FAIL), ("none", Status.FAIL), (None, Status.FAIL),
+])
+def test_borg_modes_that_only_authenticate_do_not_encrypt(mode: str | None, status: Status) -> None:
+    got, message = _run("backup_jobs", _borg(mode))
+    assert got is status, message
+    assert (got is Status.FAIL) == ("borgbackup.web: not encrypted" in message), message

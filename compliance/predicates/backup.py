@@ -17,6 +17,9 @@ BORG = "services.borgbackup.jobs"
 _RESTIC_REMOTE = re.compile(r"^(sftp|rest|s3|b2|azure|gs|swift|rclone):")
 # borg: user@host:path, host:path or ssh://...
 _BORG_REMOTE = re.compile(r"^(ssh://|[^/:]+@[^/:]+:|[A-Za-z0-9.-]+:)")
+# borg modes that encrypt: repokey and keyfile, with any cipher suffix (borg 1: -blake2;
+# borg 2: -aes-ocb, -chacha20-poly1305). "none" and "authenticated*" only authenticate.
+_BORG_ENCRYPTING = ("repokey", "keyfile")
 
 
 class BackupParams(Params):
@@ -44,6 +47,10 @@ def _paths(value: Any) -> list[str]:
     raise CheckError(f"backup paths {value!r} are not a list of paths")
 
 
+def _borg_encrypts(mode: Any) -> bool:
+    return isinstance(mode, str) and mode.startswith(_BORG_ENCRYPTING)
+
+
 def _jobs(facts: Any, option: str) -> dict[str, dict[str, Any]]:
     jobs = lookup(facts, option)
     if not isinstance(jobs, dict) or not all(isinstance(j, dict) for j in jobs.values()):
@@ -56,9 +63,10 @@ def backup_jobs(subject: Subject, params: BackupParams) -> Outcome:
     """Backup jobs exist, run on a schedule, encrypt, save the required paths and send them to another machine.
 
     A backup on the same disk or host dies with it (CIR 4.2.2(c): a safe location, not in
-    the same network). restic always encrypts; a BorgBackup job must not use encryption
-    mode "none". A job whose repository sits in a file (repositoryFile) cannot be judged
-    against approved_targets, and fails when they are set.
+    the same network). restic always encrypts; a BorgBackup job must use an encrypting
+    mode (repokey or keyfile): "none" and "authenticated" leave the data readable. A job
+    whose repository sits in a file (repositoryFile) cannot be judged against
+    approved_targets, and fails when they are set.
     """
     facts = subject.need_facts()
     jobs: dict[str, dict[str, Any]] = {}
@@ -80,7 +88,7 @@ def backup_jobs(subject: Subject, params: BackupParams) -> Outcome:
         jobs[f"borgbackup.{name}"] = {
             "target": repo if isinstance(repo, str) else None,
             "remote": isinstance(repo, str) and bool(_BORG_REMOTE.match(repo)),
-            "encrypted": encryption.get("mode") not in (None, "none"),
+            "encrypted": _borg_encrypts(encryption.get("mode")),
             "scheduled": bool(start),
             "retention": bool(keep),
             "paths": _paths(job.get("paths")),
