@@ -89,3 +89,17 @@ def test_borg_modes_that_only_authenticate_do_not_encrypt(mode: str | None, stat
     got, message = _run("backup_jobs", _borg(mode))
     assert got is status, message
     assert (got is Status.FAIL) == ("borgbackup.web: not encrypted" in message), message
+
+
+@pytest.mark.parametrize(("expression", "allowed"), [
+    ("MIT", True), ("AGPL-3.0-only", False), ("MIT OR AGPL-3.0-only", True), ("MIT AND AGPL-3.0-only", False),
+    ("(MIT OR Apache-2.0) AND AGPL-3.0-or-later", False), ("GPL-2.0-or-later WITH Classpath-exception-2.0", True),
+    ("AGPL-3.0-only+", False), ("Apache License 2.0", True),
+    # malformed expressions: a denied licence in them still counts
+    ("AGPL-3.0-only AND", False), ("(AGPL-3.0-only", False), ("MIT AGPL-3.0-only", False), ("AGPL-3.0-only WITH", False),
+    ("MIT OR", True),
+])
+def test_licence_expressions(expression: str, allowed: bool) -> None:
+    from compliance.predicates.sbom import licence_allowed
+
+    assert licence_allowed(expression, {"agpl-3.0-only", "agpl-3.0-or-later"}) is allowed

@@ -106,11 +106,19 @@ class LicencePolicyParams(Params):
 _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 
 
+_OPERATORS = {"AND", "OR", "WITH", "(", ")"}
+
+
 def licence_allowed(expression: str, denied: set[str]) -> bool:
     """Evaluate an SPDX expression: OR needs one allowed branch, AND needs all; ``WITH``
-    exceptions do not change the licence. Unparseable text is compared as one name."""
+    exceptions do not change the licence. Text that does not parse (a free-text name, a
+    malformed expression) is denied when it is a denied name or holds one as a word: a
+    typo in an expression never lets a denied licence through."""
     tokens = _TOKEN.findall(expression)
     pos = 0
+
+    def is_denied(token: str) -> bool:
+        return token.rstrip("+").casefold() in denied or token.casefold() in denied
 
     def term() -> bool:
         nonlocal pos
@@ -124,7 +132,7 @@ def licence_allowed(expression: str, denied: set[str]) -> bool:
                 raise ValueError
             pos += 1
         else:
-            value = token.rstrip("+").casefold() not in denied and token.casefold() not in denied
+            value = not is_denied(token)
         if pos < len(tokens) and tokens[pos].upper() == "WITH":
             pos += 2
         return value
@@ -151,7 +159,8 @@ def licence_allowed(expression: str, denied: set[str]) -> bool:
             raise ValueError
         return result
     except ValueError:
-        return expression.casefold() not in denied
+        words = [t for t in tokens if t.upper() not in _OPERATORS]
+        return expression.casefold() not in denied and not any(is_denied(w) for w in words)
 
 
 @predicate("licence_policy", params=LicencePolicyParams, needs=["sbom"])
