@@ -175,3 +175,25 @@ def test_result_symlink_is_a_live_closure(tmp_path: Path) -> None:
     top = nix.build_release(tmp_path)
     closure, _ = read_closure(str(tmp_path / "release-result"))
     assert closure.roots == (top,)
+
+
+@nix.requires_nix
+def test_a_closure_file_inside_a_store_object_is_read_as_a_file(tmp_path: Path) -> None:
+    """path-info JSON kept in the store (a CI artefact, closureInfo's store-paths) describes
+    the release; the store object holding it is not the release."""
+    top = nix.build_release(tmp_path)
+    info = subprocess.run(["nix", "path-info", "--json", "--recursive", top], capture_output=True, text=True, check=True, env=nix.nix_env()).stdout
+    listing = "\n".join(nix.requisites(top)) + "\n"
+    holder = nix.build(
+        "derivation { name = \"closure-info\"; system = builtins.currentSystem; builder = \"/bin/sh\";"
+        f" info = {json.dumps(info)}; listing = {json.dumps(listing)}; passAsFile = [ \"info\" \"listing\" ];"
+        " args = [ \"-c\" \"/bin/mkdir $out && /bin/cp $infoPath $out/closure.json && /bin/cp $listingPath $out/store-paths\" ]; }",
+        tmp_path, "holder",
+    )
+    (tmp_path / "info-link").symlink_to(f"{holder}/closure.json")
+    for spec in (f"{holder}/closure.json", f"{holder}/store-paths", str(tmp_path / "info-link")):
+        closure, _ = read_closure(spec)
+        assert closure.roots == (top,), spec
+        assert holder not in closure.paths
+    closure, _ = read_closure(holder)  # the store path itself: what Nix says about it
+    assert closure.roots == (holder,)
