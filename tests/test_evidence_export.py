@@ -72,3 +72,21 @@ def test_export_errors_are_one_line_exit_2(files: dict[str, bytes], tmp_path: Pa
     empty.mkdir()
     not_packet = run("evidence", "export", str(empty), "--format", "json")
     assert not_packet.code == 2 and "no manifest.json" in one_line_error(not_packet)
+
+
+def test_an_output_that_names_a_folder_is_one_line_exit_2(tarball: Path, tmp_path: Path) -> None:
+    result = run("evidence", "export", str(tarball), "--format", "json", "-o", str(tmp_path))
+    assert result.code == 2
+    assert one_line_error(result) == f"compliance: {tmp_path}: is a directory, expected a file name"
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_atomic_write_refuses_a_folder_and_leaves_nothing(tmp_path: Path) -> None:
+    """The last guard of every command's output: never an internal error, never a stray temporary file."""
+    from compliance.errors import UsageError
+    from compliance.fsutil import atomic_write
+
+    (tmp_path / "out").mkdir()
+    with pytest.raises(UsageError, match="out: is a directory"):
+        atomic_write(tmp_path / "out", b"data")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

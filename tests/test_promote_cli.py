@@ -220,6 +220,7 @@ def test_a_bad_wave_file_is_one_line_exit_2(fleet: Fleet, tmp_path: Path, case: 
         ([], {"wrong_closure": "note"}, "policy.json: wrong_closure: Input should be 'hold' or 'rollback'"),
         ([], {"max_report_age": "1h"}, "policy.json: max_report_age: unknown field (misspelt?)"),
         (["-o", "dsse={tmp}/d.json"], None, "-o dsse=FILE (a signed decision) needs --key"),
+        (["-o", "json={tmp}"], None, ": is a directory, expected a file name"),
         (["--format", "yaml"], None, "--format yaml: unknown format"),
         (["--serve", "localhost"], None, "--serve localhost: expected HOST:PORT"),
     ],

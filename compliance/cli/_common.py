@@ -58,10 +58,19 @@ def parse_outputs(formats: tuple[str, ...], outputs: tuple[str, ...], known: lis
         raise UsageError(f"several formats on standard output ({', '.join(stdout)}): write the others to files with -o FORMAT=PATH")
     for paths in to_files.values():
         for path in paths:
-            parent = Path(path).parent
-            if not parent.is_dir():
-                raise UsageError(f"{path}: directory {parent} does not exist")
+            check_output_file(path)
     return stdout, to_files
+
+
+def check_output_file(path: str, option: str | None = None) -> None:
+    """Fail before any work when no file can be written at ``path``: it names a folder,
+    or a folder that does not exist."""
+    target = Path(path)
+    label = f"{option} {path}" if option else path
+    if target.is_dir():
+        raise UsageError(f"{label}: is a directory, expected a file name")
+    if not target.parent.is_dir():
+        raise UsageError(f"{label}: directory {target.parent} does not exist")
 
 
 def write_outputs(rendered: dict[str, bytes], stdout: list[str], to_files: dict[str, list[str]]) -> None:

@@ -8,7 +8,7 @@ import click
 import orjson
 
 from ..errors import UsageError
-from ._common import catalog_option
+from ._common import catalog_option, check_output_file
 
 
 @click.group("attest")
@@ -32,6 +32,7 @@ def attest_sign(attestations: str, key: str, output: str, catalog: Path | None) 
     from ..fsutil import atomic_write
     from ..signing.keys import NativeSigner
 
+    check_output_file(output)
     items = read_attestation_file(attestations)
     cat = load_catalog(catalog)
     for item in items:

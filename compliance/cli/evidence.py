@@ -9,6 +9,7 @@ import click
 
 from ..evidence.layout import EXPORTABLE
 from ..fsutil import atomic_write
+from ._common import check_output_file
 
 
 @click.group("evidence")
@@ -55,6 +56,8 @@ def export_command(packet: str, fmt: str, output: str | None) -> int:
     from ..evidence.export import export_file
     from ..evidence.packet import open_packet
 
+    if output:
+        check_output_file(output)
     data = export_file(open_packet(packet), fmt)
     if output:
         atomic_write(output, data)

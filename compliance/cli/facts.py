@@ -13,7 +13,7 @@ from ..fsutil import atomic_write
 from ..models.control import CheckKind
 from ..pipeline import option_paths
 from ..selection import select
-from ._common import catalog_option, profile_option
+from ._common import catalog_option, check_output_file, profile_option
 
 
 @click.command("facts")
@@ -27,6 +27,8 @@ from ._common import catalog_option, profile_option
 def facts_command(flake: str | None, nix_file: str | None, attr: str | None, list_only: bool, output: str | None,
                   profiles: tuple[str, ...], catalog: Path | None) -> int:
     """Evaluate exactly the NixOS options the selected controls read, into a facts document."""
+    if output:
+        check_output_file(output)
     selection = select(load_catalog(catalog), list(profiles), CheckKind.STATIC)
     paths = option_paths(selection)
     if list_only:

@@ -10,7 +10,7 @@ import click
 
 from ..errors import UsageError
 from ..models.common import Status
-from ._common import catalog_option, profile_option
+from ._common import catalog_option, check_output_file, profile_option
 
 STORE_PATH_PREFIX = "/nix/store/"
 
@@ -74,9 +74,7 @@ def probe_command(
 
     nonce = _check_nonce(nonce)
     expected = _expected_closure(expect_closure)
-    parent = Path(output).parent
-    if not parent.is_dir():
-        raise UsageError(f"{output}: directory {parent} does not exist")
+    check_output_file(output)
     # Decrypting the key (scrypt) takes a moment: do it while the host is probed.
     pool = ThreadPoolExecutor(max_workers=1)
     pending_signer = pool.submit(NativeSigner.from_file, key)

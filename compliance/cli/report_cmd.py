@@ -14,16 +14,8 @@ import click
 
 from ..errors import UsageError
 from ..fsutil import atomic_write
-from ._common import catalog_option
+from ._common import catalog_option, check_output_file
 from .evidence import evidence_group
-
-
-def _check_destination(option: str, path: str) -> None:
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{option} {path}: is a directory, expected a file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"{option} {path}: directory {target.parent} does not exist")
 
 
 @evidence_group.command("report")
@@ -41,9 +33,9 @@ def report_command(packet: str, pdf_path: str, html_path: str | None, catalog: P
     from ..report import render_html, render_pdf
     from ..report.from_packet import report_from_packet
 
-    _check_destination("--pdf", pdf_path)
+    check_output_file("--pdf", pdf_path)
     if html_path is not None:
-        _check_destination("--html", html_path)
+        check_output_file("--html", html_path)
         if Path(html_path).resolve() == Path(pdf_path).resolve():
             raise UsageError(f"--html {html_path}: the same file as --pdf")
     report, context = report_from_packet(open_packet(packet), load_catalog(catalog))

@@ -9,6 +9,7 @@ import click
 from ..fsutil import atomic_write
 from ..inputs.closure import read_closure
 from ..sbom_writer import FORMATS, write_sbom
+from ._common import check_output_file
 
 
 @click.command("sbom")
@@ -22,6 +23,8 @@ def sbom_command(closure: str, fmt: str, output: str | None, store: str | None) 
 
     SOURCE_DATE_EPOCH, when set, is the SBOM's timestamp: the same closure then gives the
     same bytes."""
+    if output:
+        check_output_file(output)
     subject, _ = read_closure(closure, store=store)
     data = write_sbom(subject, fmt)
     if output:
