@@ -1,8 +1,11 @@
 """SARIF 2.1.0: one rule per control, one result per control that ran.
 
-Levels follow severity (critical/high → error, medium → warning, low/info → note);
-``kind`` says whether the check failed, passed, could not decide (``open``: an error is
-never a pass), needs a review (manual), or does not apply. Waived results carry an
+``kind`` says whether the control failed, passed, needs a review (manual), or does not
+apply. SARIF gives a level only to ``fail`` results (§3.27.10: any other kind has level
+``none``), so a control that could not decide is a ``fail`` at level ``error``, its
+message starting with "error:": the gate fails closed, and a code-scanning service must
+show it, not file it away as a note. Failures take their level from the severity
+(critical/high → error, medium → warning, low/info → note). Waived results carry an
 accepted external suppression with the waiver's justification. Each result points at the
 input the subject was read from, so code-scanning services can place it.
 """
@@ -24,7 +27,7 @@ _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "
 _SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0", Severity.INFO: "0.0"}
 _KIND = {
     Status.FAIL: "fail",
-    Status.ERROR: "open",
+    Status.ERROR: "fail",
     Status.WAIVED: "fail",
     Status.PASS: "pass",
     Status.MANUAL: "review",

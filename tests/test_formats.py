@@ -1,0 +1,38 @@
+"""The CI formats rendered from one report with every status: what each says about a
+control that could not decide, and that they follow their specifications."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from compliance import formats
+from compliance.models.common import Status
+from tests.support.report_sample import sample_report
+
+
+def _sarif_results() -> dict[str, dict[str, Any]]:
+    doc = json.loads(formats.render("sarif", sample_report()))
+    return {r["properties"]["status"]: r for r in doc["runs"][0]["results"]}
+
+
+def test_sarif_gives_a_level_only_to_failures() -> None:
+    """SARIF 2.1.0 §3.27.10: a result whose kind is not "fail" has level "none"."""
+    results = _sarif_results()
+    assert set(results) == {s.value for s in Status}
+    for status, result in results.items():
+        assert result["kind"] == "fail" or result["level"] == "none", (status, result["kind"], result["level"])
+
+
+def test_sarif_shows_an_undecided_control_as_an_error() -> None:
+    error = _sarif_results()["error"]
+    assert (error["kind"], error["level"]) == ("fail", "error")
+    assert error["message"]["text"].startswith("error: ")
+
+
+def test_sarif_validates(shared_data: Path) -> None:
+    schema = json.loads((shared_data / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft7Validator(schema).validate(json.loads(formats.render("sarif", sample_report())))
