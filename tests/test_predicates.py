@@ -103,3 +103,25 @@ def test_licence_expressions(expression: str, allowed: bool) -> None:
     from compliance.predicates.sbom import licence_allowed
 
     assert licence_allowed(expression, {"agpl-3.0-only", "agpl-3.0-or-later"}) is allowed
+
+
+def _sshd(**settings: Any) -> Subject:
+    return _facts({"services": {"openssh": {"enable": True, "settings": settings}}})
+
+
+@pytest.mark.parametrize(("subject", "setting", "allowed", "status"), [
+    (_sshd(LogLevel=None), "LogLevel", ["INFO", "VERBOSE"], Status.PASS),  # unset: OpenSSH's default, INFO
+    (_sshd(LogLevel=None), "LogLevel", ["VERBOSE"], Status.FAIL),
+    (_sshd(LogLevel="VERBOSE"), "LogLevel", ["verbose"], Status.PASS),
+    (_sshd(PermitRootLogin="No"), "PermitRootLogin", ["no"], Status.PASS),
+])
+def test_sshd_values_compare_without_case(subject: Subject, setting: str, allowed: list[str], status: Status) -> None:
+    got, message = _run("sshd_settings", subject, {"expected": {setting: allowed}})
+    assert got is status, message
+
+
+def test_sshd_t_output_in_upper_case_meets_its_expectation() -> None:
+    from compliance.predicates.nixos import OPENSSH_DEFAULTS, SshdParams, compare_sshd
+
+    outcome = compare_sshd({**OPENSSH_DEFAULTS, "loglevel": "VERBOSE"}, SshdParams(expected={"LogLevel": ["VERBOSE"]}), "sshd -T")
+    assert outcome.status is Status.PASS, outcome.message

@@ -60,7 +60,8 @@ def compare_sshd(effective: dict[str, str], params: SshdParams, source: str) -> 
             raise CheckError(f"sshd setting {setting} is unknown in {source} and has no known default")
         value = effective[key]
         observed[setting] = value
-        if value not in {a.lower() for a in allowed}:
+        # sshd reads keyword arguments case-insensitively; sshd -T prints some upper case (INFO)
+        if value.lower() not in {a.lower() for a in allowed}:
             mismatches[setting] = {"value": value, "allowed": allowed}
     return verdict(
         not mismatches,
