@@ -62,7 +62,7 @@ def parse_outputs(formats: tuple[str, ...], outputs: tuple[str, ...], known: lis
     return stdout, to_files
 
 
-def check_output_file(path: str, option: str | None = None) -> None:
+def check_output_file(path: str, *, option: str | None = None) -> None:
     """Fail before any work when no file can be written at ``path``: it names a folder,
     or a folder that does not exist."""
     target = Path(path)

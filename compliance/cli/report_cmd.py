@@ -33,9 +33,9 @@ def report_command(packet: str, pdf_path: str, html_path: str | None, catalog: P
     from ..report import render_html, render_pdf
     from ..report.from_packet import report_from_packet
 
-    check_output_file("--pdf", pdf_path)
+    check_output_file(pdf_path, option="--pdf")
     if html_path is not None:
-        check_output_file("--html", html_path)
+        check_output_file(html_path, option="--html")
         if Path(html_path).resolve() == Path(pdf_path).resolve():
             raise UsageError(f"--html {html_path}: the same file as --pdf")
     report, context = report_from_packet(open_packet(packet), load_catalog(catalog))
