@@ -125,3 +125,13 @@ def test_sshd_t_output_in_upper_case_meets_its_expectation() -> None:
 
     outcome = compare_sshd({**OPENSSH_DEFAULTS, "loglevel": "VERBOSE"}, SshdParams(expected={"LogLevel": ["VERBOSE"]}), "sshd -T")
     assert outcome.status is Status.PASS, outcome.message
+
+
+@pytest.mark.parametrize(("value", "want", "status"), [
+    (True, True, Status.PASS), (1, True, Status.FAIL), (0, False, Status.FAIL), (0.0, False, Status.FAIL),
+    (False, 0, Status.FAIL), ([1, True], [1, 1], Status.FAIL), ({"a": [False]}, {"a": [False]}, Status.PASS), (None, False, Status.FAIL),
+    (2, 2.0, Status.PASS),
+])
+def test_nixos_options_do_not_take_a_number_for_a_boolean(value: Any, want: Any, status: Status) -> None:
+    got, message = _run("nixos_options", _facts({"security": {"lockKernelModules": value}}), {"expected": {"security.lockKernelModules": want}})
+    assert got is status, message

@@ -315,7 +315,7 @@ def nixos_options(subject: Subject, params: OptionsParams) -> Outcome:
         canonical = join_option_path(split_option_path(path))
         value = lookup(facts, path)
         values[canonical] = value
-        if value != want:
+        if not same_value(value, want):
             wrong[canonical] = {"value": value, "expected": want}
     return verdict(
         not wrong,
@@ -324,6 +324,18 @@ def nixos_options(subject: Subject, params: OptionsParams) -> Outcome:
         values=values,
         mismatches=wrong,
     )
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality of Nix values as JSON gives them: ``true`` is not ``1``, ``false`` is not
+    ``0`` or ``0.0`` (Python's ``==`` says they are), also inside lists and attribute sets."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _nix(value: Any) -> str:
