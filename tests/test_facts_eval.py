@@ -105,3 +105,9 @@ def test_facts_needs_a_source() -> None:
     result = run("facts")
     assert result.code == 2
     assert "give exactly one of --flake REF#HOST or --file F" in one_line_error(result)
+
+
+def test_quoted_option_path_segments_unescape_as_nix_strings() -> None:
+    assert split_option_path('a."café".b') == ("a", "café", "b")
+    assert split_option_path('a."x\\"y\\\\z\\n"') == ("a", 'x"y\\z\n')
+    assert split_option_path('a."\\x"') == ("a", "x")  # an unknown escape is the character itself, as in Nix

@@ -35,7 +35,7 @@ def split_option_path(path: str) -> tuple[str, ...]:
         if not match:
             raise OptionPathError(f"invalid option path {path!r} at character {pos}")
         quoted, bare = match.groups()
-        segments.append(bytes(quoted, "utf-8").decode("unicode_escape") if quoted is not None else bare)
+        segments.append(_unescape(quoted) if quoted is not None else bare)
         pos = match.end()
         if pos < len(path):
             if path[pos] != ".":
@@ -46,6 +46,15 @@ def split_option_path(path: str) -> tuple[str, ...]:
     if not segments:
         raise OptionPathError("empty option path")
     return tuple(segments)
+
+
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_ESCAPED = {"n": "\n", "r": "\r", "t": "\t"}
+
+
+def _unescape(quoted: str) -> str:
+    r"""A Nix string's escapes: ``\n``, ``\r``, ``\t``; any other escaped character is itself."""
+    return _ESCAPE.sub(lambda m: _ESCAPED.get(m.group(1), m.group(1)), quoted)
 
 
 def join_option_path(segments: tuple[str, ...] | list[str]) -> str:
