@@ -111,3 +111,12 @@ def test_quoted_option_path_segments_unescape_as_nix_strings() -> None:
     assert split_option_path('a."café".b') == ("a", "café", "b")
     assert split_option_path('a."x\\"y\\\\z\\n"') == ("a", 'x"y\\z\n')
     assert split_option_path('a."\\x"') == ("a", "x")  # an unknown escape is the character itself, as in Nix
+
+
+@pytest.mark.parametrize("version", [True, "1", 2, None])
+def test_a_facts_document_of_another_version_is_refused(version: object) -> None:
+    from compliance.errors import InputError
+    from compliance.inputs.facts import parse_facts
+
+    with pytest.raises(InputError, match="is not supported"):
+        parse_facts({"facts_version": version, "options": {}}, "facts.json")

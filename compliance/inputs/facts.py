@@ -127,8 +127,9 @@ def parse_facts(doc: Any, source: str) -> ConfigFacts:
     if "facts_version" in doc or "options" in doc:
         # NixOS's config has no top-level "options" attribute: a document with one is the
         # wrapped form, and must say which version it is.
-        if doc.get("facts_version") != FACTS_VERSION:
-            raise InputError(source, f"facts_version {doc.get('facts_version')!r} is not supported (expected {FACTS_VERSION})")
+        version = doc.get("facts_version")
+        if isinstance(version, bool) or version != FACTS_VERSION:
+            raise InputError(source, f"facts_version {version!r} is not supported (expected {FACTS_VERSION})")
         options = doc.get("options")
         if not isinstance(options, dict):
             raise InputError(source, "'options' must be an object of NixOS option values")
