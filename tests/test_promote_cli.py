@@ -219,6 +219,8 @@ def test_a_bad_wave_file_is_one_line_exit_2(fleet: Fleet, tmp_path: Path, case: 
         ([], {"min_soak": "10m"}, "wave.json: activated_at: the policy's min_soak of 10m needs to know when the wave was activated"),
         ([], {"wrong_closure": "note"}, "policy.json: wrong_closure: Input should be 'hold' or 'rollback'"),
         ([], {"max_report_age": "1h"}, "policy.json: max_report_age: unknown field (misspelt?)"),
+        ([], {"max_clock_skew": "999999999d"}, "policy.json: max_clock_skew: a duration of at most 100 years"),
+        ([], {"hosts": {"max_report_age": 10**19}}, "policy.json: hosts.max_report_age: a duration of at most 100 years"),
         (["-o", "dsse={tmp}/d.json"], None, "-o dsse=FILE (a signed decision) needs --key"),
         (["-o", "json={tmp}"], None, ": is a directory, expected a file name"),
         (["--format", "yaml"], None, "--format yaml: unknown format"),

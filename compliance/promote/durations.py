@@ -18,6 +18,14 @@ from pydantic_core import PydanticCustomError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _TEXT = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+# Far beyond any sensible age, skew or soak, and far from the dates a decision adds it to.
+MAX_SECONDS = 100 * 366 * 86400
+
+
+def _bounded(total: int) -> timedelta:
+    if total > MAX_SECONDS:
+        raise PydanticCustomError("invalid", "a duration of at most 100 years (36600d)")
+    return timedelta(seconds=total)
 
 
 def parse_duration(value: Any) -> Any:
@@ -30,12 +38,12 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, int):
         if value < 0:
             raise PydanticCustomError("invalid", "a duration cannot be negative")
-        return timedelta(seconds=value)
+        return _bounded(value)
     if isinstance(value, str):
         match = _TEXT.match(value)
         if not match:
             raise PydanticCustomError("invalid", "{value} is not a duration: write e.g. 90s, 15m, 1h, 2d or seconds", {"value": repr(value)})
-        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        return _bounded(int(match.group(1)) * _UNITS[match.group(2)])
     return value
 
 
