@@ -42,11 +42,14 @@ cfg0: let
        else builtins.mapAttrs (n: x: if secret n && builtins.isString x && x != "" then "<redacted>" else clean x) v)
     else if builtins.isList v then map clean v
     else v;
+  # ... and so does an option read on its own whose name says it is one.
+  top = p: v:
+    if secret (builtins.elemAt p (builtins.length p - 1)) && builtins.isString v && v != "" then "<redacted>" else clean v;
   read = p:
     let
       found = builtins.tryEval (walk cfg p);
       json = if found.success && found.value.ok
-        then builtins.tryEval (builtins.toJSON (clean found.value.value))
+        then builtins.tryEval (builtins.toJSON (top p found.value.value))
         else { success = false; };
     in if json.success then json.value else null;
 in map read paths

@@ -59,6 +59,9 @@ def test_evaluates_exactly_the_requested_options(tmp_path: Path, monkeypatch: py
     assert "networking" not in options  # not requested, not evaluated
     # a hash never leaves the evaluation; whether a password is set still shows
     assert options["users"]["users"]["alice"] == {"hashedPassword": "<redacted>", "initialPassword": "", "password": None, "passwordFile": "/run/secrets/alice"}
+    # ... also when the option holding it is read on its own
+    alone = evaluate_facts(["users.users.alice.hashedPassword", "users.users.alice.passwordFile"], nix_file=str(config))
+    assert alone["options"]["users"]["users"]["alice"] == {"hashedPassword": "<redacted>", "passwordFile": "/run/secrets/alice"}
     assert options["services"]["openssh"]["settings"]["PasswordAuthentication"] is False
     assert sorted(doc["origin"]["unavailable"]) == ["no.such.option", "security.lockKernelModules"]
 
