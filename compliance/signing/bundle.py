@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..canonical import canonical_json
 from ..errors import VerificationError
 from .documents import load_document
-from .dsse import Envelope, pae
+from .dsse import Envelope, verify_envelope
 from .encoding import b64encode, strict_b64decode
 from .keys import PublicKey
 
@@ -147,9 +147,4 @@ def verify_dsse_bundle(bundle: Bundle, key: PublicKey, source: str, *, payload_t
     """The payload of a DSSE bundle whose signature verifies with ``key`` over the PAE."""
     envelope = bundle_envelope(bundle, source)
     _check_hint(bundle, key, source)
-    if envelope.payload_type != payload_type:
-        raise VerificationError(f"{source}: DSSE payloadType is {envelope.payload_type!r}, expected {payload_type!r}")
-    message = pae(envelope.payload_type, envelope.payload)
-    if not any(key.verify(sig, message) for sig in envelope.signatures):
-        raise VerificationError(f"{source}: the DSSE signature does not verify with key {key.fingerprint}")
-    return envelope.payload
+    return verify_envelope(envelope, key, payload_type=payload_type, source=source)
