@@ -63,14 +63,21 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
     return f"{where}: {message}{more}" if where else f"{message}{more}"
 
 
-def load_toml(path: Path) -> dict[str, Any]:
+def read_catalog_file(path: Path) -> bytes:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(path, f"invalid TOML: {exc}") from None
+        return path.read_bytes()
     except OSError as exc:
         raise CatalogError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    """The document of a catalog file, from the bytes that went into the catalog digest."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(path, f"invalid TOML: {exc}") from None
 
 
 def _model(cls: type[M], data: dict[str, Any], path: Path) -> M:
@@ -118,11 +125,11 @@ def _load_catalog(root: Path) -> Catalog:
     files = sorted(p for p in root.rglob("*.toml") if p.is_file())
     raw: dict[Path, dict[str, Any]] = {}
     for path in files:
-        data = path.read_bytes()
+        data = read_catalog_file(path)
         rel = path.relative_to(root).as_posix()
         digest.update(f"{rel}\0{len(data)}\0".encode())
         digest.update(data)
-        raw[path] = load_toml(path)
+        raw[path] = parse_toml(data, path)
 
     frameworks: dict[FrameworkId, Framework] = {}
     for path in sorted(p for p in raw if p.parent == root / FRAMEWORKS_DIR):

@@ -85,3 +85,11 @@ def test_unknown_profile_is_an_error() -> None:
     result = run("controls", "list", "--profile", "no-such-profile")
     assert result.code == 2
     assert "unknown profile 'no-such-profile'" in one_line_error(result)
+
+
+def test_a_catalog_file_that_is_not_utf8_names_the_file(catalog: Path) -> None:
+    path = catalog / "library" / "sc-05.toml"
+    path.write_bytes(path.read_bytes().replace(b"patch currency", b"patch \xe9tat"))
+    with pytest.raises(CatalogError) as err:
+        load_catalog(catalog)
+    assert str(err.value).startswith(f"{path}: not UTF-8 text (byte "), str(err.value)
