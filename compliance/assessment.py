@@ -9,6 +9,7 @@ from datetime import datetime
 from . import TOOL_NAME, __version__
 from .canonical import canonical_json
 from .clock import isoformat
+from .errors import InputError
 from .models.control import CheckKind
 from .models.results import Assessment, ControlResult, SubjectRef
 from .models.subject import InputRef
@@ -26,6 +27,9 @@ def input_ref(kind: str, path: str, data: bytes) -> InputRef:
 
 
 def closure_subject(subject: Subject) -> SubjectRef:
+    """What the assessment is about. The top-level path's NAR hash is the digest the signed
+    statement binds to: one that does not read as a sha256 is an input error, never a
+    subject silently left without its digest."""
     closure = subject.closure
     if closure is None:
         return SubjectRef(kind="nix-closure", commit=subject.commit)
@@ -35,8 +39,8 @@ def closure_subject(subject: Subject) -> SubjectRef:
     if info.nar_hash:
         try:
             nar = sha256_hex(info.nar_hash)
-        except HashFormatError:
-            nar = None
+        except HashFormatError as exc:
+            raise InputError(closure.source, f"{root}: narHash {info.nar_hash!r}: {exc}") from None
     name = info.name + (f"-{info.version}" if info.version else "")
     return SubjectRef(kind="nix-closure", name=name, store_path=root, nar_sha256=nar, commit=subject.commit)
 

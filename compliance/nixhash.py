@@ -1,7 +1,8 @@
 """Nix hash notations → hex.
 
 Nix prints a NAR hash as SRI (``sha256-<base64>``), as ``sha256:<nix-base32>`` or as
-``sha256:<hex>``; evidence and SBOMs want lower-case hex. Nix's base32 uses its own
+``sha256:<hex>``, and reads ``sha256:<base64>`` too (the encoding after the colon is told
+by its length); evidence and SBOMs want lower-case hex. Nix's base32 uses its own
 alphabet and reads the digest bytes in reverse order.
 """
 
@@ -51,6 +52,16 @@ def nix32_encode(digest: bytes) -> str:
     return "".join(chars)
 
 
+def _base64(text: str, algo: str, size: int) -> str:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise HashFormatError("invalid base64 digest") from None
+    if len(raw) != size:
+        raise HashFormatError(f"{algo} digest must be {size} bytes")
+    return raw.hex()
+
+
 def to_hex(value: str) -> tuple[str, str]:
     """Any Nix hash notation → (algorithm, lower-case hex)."""
     if "-" in value and ":" not in value:
@@ -58,13 +69,7 @@ def to_hex(value: str) -> tuple[str, str]:
         size = _SIZES.get(algo)
         if size is None:
             raise HashFormatError(f"unknown hash algorithm {algo!r}")
-        try:
-            raw = base64.b64decode(b64, validate=True)
-        except (binascii.Error, ValueError):
-            raise HashFormatError("invalid base64 in SRI hash") from None
-        if len(raw) != size:
-            raise HashFormatError(f"{algo} digest must be {size} bytes")
-        return algo, raw.hex()
+        return algo, _base64(b64, algo, size)
     algo, sep, digest = value.partition(":")
     if not sep:
         raise HashFormatError(f"{value!r} is not a Nix hash")
@@ -76,6 +81,8 @@ def to_hex(value: str) -> tuple[str, str]:
             return algo, bytes.fromhex(digest).hex()
         except ValueError:
             raise HashFormatError("invalid hex digest") from None
+    if len(digest) == 4 * ((size + 2) // 3):
+        return algo, _base64(digest, algo, size)
     return algo, nix32_decode(digest, size).hex()
 
 

@@ -197,3 +197,29 @@ def test_a_closure_file_inside_a_store_object_is_read_as_a_file(tmp_path: Path) 
         assert holder not in closure.paths
     closure, _ = read_closure(holder)  # the store path itself: what Nix says about it
     assert closure.roots == (holder,)
+
+
+@pytest.mark.parametrize("nar_hash", ["sha256-AAAA", "sha256:zzzz", "md5:d41d8cd98f00b204e9800998ecf8427e", "sha256:" + "e" * 52])
+def test_the_top_level_nar_hash_must_read_as_sha256(nar_hash: str) -> None:
+    """It is the digest the signed statement binds the assessment to."""
+    from compliance.assessment import closure_subject
+    from compliance.subject import Subject
+
+    closure = parse_closure(json.dumps([{"path": p("app-1.0"), "narHash": nar_hash, "references": []}]).encode(), "pi.json")
+    with pytest.raises(InputError, match=rf"^pi.json: {p('app-1.0')}: narHash "):
+        closure_subject(Subject(closure=closure))
+
+
+@pytest.mark.parametrize("notation", ["sri", "nix32", "hex", "base64"])
+def test_every_nix_notation_of_a_nar_hash_gives_the_same_digest(notation: str) -> None:
+    import base64
+
+    from compliance.assessment import closure_subject
+    from compliance.nixhash import nix32_encode
+    from compliance.subject import Subject
+
+    digest = bytes(range(32))
+    b64 = base64.b64encode(digest).decode()
+    nar_hash = {"sri": f"sha256-{b64}", "nix32": f"sha256:{nix32_encode(digest)}", "hex": f"sha256:{digest.hex()}", "base64": f"sha256:{b64}"}[notation]
+    closure = parse_closure(json.dumps([{"path": p("app-1.0"), "narHash": nar_hash, "references": []}]).encode(), "pi.json")
+    assert closure_subject(Subject(closure=closure)).nar_sha256 == digest.hex()
