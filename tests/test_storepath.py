@@ -67,7 +67,10 @@ def test_valid_store_paths_parse(digest: str, name: str) -> None:
         "/nix/store/short-name",
         "/nix/store/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-name",  # 'e' is not nix-base32
         "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-",
-        "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-.hidden",
+        "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-.",
+        "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-..",
+        "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-.-config",
+        "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-..-config",
         "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-bad name",
         "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-ok/inner/file",
         "/usr/lib/0123456789abcdfghijklmnpqrsvwxyz-ok",
@@ -77,6 +80,38 @@ def test_valid_store_paths_parse(digest: str, name: str) -> None:
 def test_invalid_store_paths_are_rejected(path: str) -> None:
     with pytest.raises(StorePathError):
         parse_store_path(path)
+
+
+@pytest.mark.parametrize("name", [".hidden", "...", ".config-1.0", "..x"])
+def test_a_leading_period_is_a_valid_name(name: str) -> None:
+    """Nix allows it (officially since 2.20, by accident since 2.4): only ".", ".." and
+    names starting with ".-" or "..-" are refused."""
+    digest = "0123456789abcdfghijklmnpqrsvwxyz"
+    assert parse_store_path(f"/nix/store/{digest}-{name}") == (digest, name)
+
+
+@pytest.mark.parametrize("name", [".", "..", ".-x", "..-x", ".hidden", "ok"])
+def test_every_reader_agrees_on_what_a_store_path_is(name: str) -> None:
+    from compliance.inputs.sbom._common import is_store_path
+    from compliance.inputs.vulns._common import store_object
+
+    path = f"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-{name}"
+    try:
+        parse_store_path(path)
+        valid = True
+    except StorePathError:
+        valid = False
+    assert is_store_path(path) is valid
+    assert (store_object(f"{path}/bin/x") == path) is valid
+
+
+@nix.requires_nix
+def test_nix_makes_store_paths_with_a_leading_period() -> None:
+    import subprocess
+
+    out = subprocess.run(["nix", "eval", "--raw", "--expr", 'builtins.toFile ".hidden" "x"'],
+                         capture_output=True, text=True, env=nix.nix_env(), check=True).stdout
+    assert parse_store_path(out)[1] == ".hidden"
 
 
 def test_basename_requires_the_dash() -> None:

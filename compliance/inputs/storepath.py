@@ -12,11 +12,18 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"
+from ..nixhash import NIX32
+
 HASH_LENGTH = 32
 MAX_NAME_LENGTH = 211
+# Nix's nameRegexStr: the name characters, and no name "." or ".." nor one whose first
+# dash-separated part is one of them (".-x", "..-x"); other leading periods are allowed.
+NAME_PATTERN = r"(?!\.\.?(?:[-/]|$))[A-Za-z0-9+\-._?=]+"
+# <hash>-<name>: the last component of a store path. Readers that only need to know
+# whether a string is a store path match this; parse_basename says what is wrong.
+BASENAME_PATTERN = rf"[{NIX32}]{{{HASH_LENGTH}}}-{NAME_PATTERN}"
 _NAME_CHARS = re.compile(r"^[A-Za-z0-9+\-._?=]+$")
-_HASH = re.compile(rf"^[{NIX32_ALPHABET}]{{{HASH_LENGTH}}}$")
+_HASH = re.compile(rf"^[{NIX32}]{{{HASH_LENGTH}}}$")
 
 
 class StorePathError(ValueError):
@@ -46,8 +53,8 @@ def check_name(name: str) -> None:
         raise StorePathError("empty name")
     if len(name) > MAX_NAME_LENGTH:
         raise StorePathError(f"name longer than {MAX_NAME_LENGTH} characters")
-    if name.startswith("."):
-        raise StorePathError("name starts with '.'")
+    if name.split("-", 1)[0] in (".", ".."):
+        raise StorePathError(f"name {name!r} is '.' or '..', or starts with '.-' or '..-'")
     if not _NAME_CHARS.match(name):
         raise StorePathError("name has characters outside [A-Za-z0-9+-._?=]")
 

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from ...models.subject import NIX_STORE
+from ..storepath import BASENAME_PATTERN
 
 # CycloneDX "SHA-256", SPDX "SHA256", others "sha-256" → "sha256".
 _ALG = re.compile(r"[^a-z0-9]")
 STORE_PATH_PROPERTIES = ("nix:output_path", "nix:store_path", "nix:out_path")
-_STORE_PATH = re.compile(rf"^{re.escape(NIX_STORE)}/[0-9a-df-np-sv-z]{{32}}-[A-Za-z0-9+\-._?=]+$")
+_STORE_PATH = re.compile(rf"^{re.escape(NIX_STORE)}/{BASENAME_PATTERN}$")
 
 
 def normalise_algorithm(name: str) -> str:

@@ -20,6 +20,7 @@ from ...models.vulns import (
     VulnException,
     VulnSeverity,
 )
+from ..storepath import BASENAME_PATTERN
 
 
 @dataclass
@@ -215,7 +216,7 @@ def cvss_rating(score: float, vector: str | None, version: str | None, origin: s
     )
 
 
-_STORE_OBJECT = re.compile(rf"^({re.escape(NIX_STORE)}/[0-9a-df-np-sv-z]{{32}}-[A-Za-z0-9+\-._?=]+)(?:/|$)")
+_STORE_OBJECT = re.compile(rf"^({re.escape(NIX_STORE)}/{BASENAME_PATTERN})(?:/|$)")
 
 
 def store_object(path: str | None) -> str | None:
