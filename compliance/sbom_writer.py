@@ -7,11 +7,10 @@ closure: path-info JSON, a listing or a live store path (see compliance.sbomgen)
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from .errors import UsageError
+from .gcpause import cyclic_gc_paused
 from .models.subject import Closure
 from .sbomgen import cyclonedx, spdx_json, spdx_tag
 from .sbomgen.plan import SbomPlan, build_plan
@@ -29,19 +28,5 @@ def write_sbom(closure: Closure, fmt: str) -> bytes:
     writer = WRITERS.get(fmt)
     if writer is None:
         raise UsageError(f"unknown SBOM format {fmt!r} (known: {', '.join(FORMATS)})")
-    with _without_cycle_collection():
+    with cyclic_gc_paused():  # tens of thousands of small acyclic dicts and lists
         return writer(build_plan(closure))
-
-
-@contextlib.contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """A document is tens of thousands of small acyclic dicts and lists: the cycle
-    collector would rescan them over and over while they are built (up to half the time
-    for 20,000 paths) and find nothing. Reference counting frees them all the same."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
