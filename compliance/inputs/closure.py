@@ -33,16 +33,22 @@ def read_closure(spec: str, *, store: str | None = None) -> tuple[Closure, bytes
 
 
 def live_store_path(spec: str) -> str | None:
-    """A store path (or a ``result`` symlink into the store) means: ask Nix."""
-    if spec.startswith(NIX_STORE + "/"):
-        parts = spec[len(NIX_STORE) + 1 :].split("/", 1)
-        return f"{NIX_STORE}/{parts[0]}"
-    path = Path(spec)
-    if path.is_symlink():
+    """A store path (or a ``result`` symlink into the store) means: ask Nix. A file inside
+    a store object (``/nix/store/<hash>-closure-info/store-paths``, or a symlink to one) is
+    a closure file like any other: asking Nix about the object holding it would judge that
+    object, not the release the file describes."""
+    target = spec
+    if not spec.startswith(NIX_STORE + "/"):
+        path = Path(spec)
+        if not path.is_symlink():
+            return None
         target = os.readlink(path)
-        if target.startswith(NIX_STORE + "/"):
-            return f"{NIX_STORE}/{target[len(NIX_STORE) + 1 :].split('/', 1)[0]}"
-    return None
+        if not target.startswith(NIX_STORE + "/"):
+            return None
+    name, _, inner = target[len(NIX_STORE) + 1 :].partition("/")
+    if inner.strip("/") and Path(spec).is_file():
+        return None
+    return f"{NIX_STORE}/{name}"
 
 
 def query_live(store_path: str, *, store: str | None = None, source: str | None = None) -> tuple[Closure, bytes]:
