@@ -144,3 +144,23 @@ def test_bad_sboms_name_the_problem(data: bytes, problem: str) -> None:
     with pytest.raises(InputError, match=problem) as err:
         parse_sbom(data, "bom.json")
     assert str(err.value).startswith("bom.json: ")
+
+
+def _spdx(relationships: list[tuple[str, str, str]]) -> bytes:
+    packages = [{"SPDXID": f"SPDXRef-{n}", "name": n, "versionInfo": "1.0"} for n in ("app", "lib")]
+    files = [{"SPDXID": "SPDXRef-file", "fileName": "./bin/app"}]
+    rels = [{"spdxElementId": a, "relationshipType": t, "relatedSpdxElement": b} for a, t, b in relationships]
+    doc = {"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "packages": packages, "files": files, "relationships": rels}
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(("relationships", "graph", "app_depends_on"), [
+    ([("SPDXRef-DOCUMENT", "DESCRIBES", "SPDXRef-app"), ("SPDXRef-app", "CONTAINS", "SPDXRef-file")], False, ("SPDXRef-file",)),
+    ([("SPDXRef-app", "DEPENDS_ON", "SPDXRef-lib")], True, ("SPDXRef-lib",)),
+    ([("SPDXRef-lib", "RUNTIME_DEPENDENCY_OF", "SPDXRef-app")], True, ("SPDXRef-lib",)),
+    ([("SPDXRef-app", "DEPENDS_ON", "SPDXRef-elsewhere")], False, ("SPDXRef-elsewhere",)),
+])
+def test_spdx_dependency_graph_needs_an_edge_between_packages(relationships: list[tuple[str, str, str]], graph: bool, app_depends_on: tuple[str, ...]) -> None:
+    sbom = parse_sbom(_spdx(relationships), "sbom.spdx.json")
+    assert sbom.has_dependency_graph is graph
+    assert next(c for c in sbom.components if c.name == "app").depends_on == app_depends_on

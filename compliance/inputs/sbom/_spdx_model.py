@@ -10,8 +10,10 @@ from ._common import is_store_path, normalise_algorithm, parse_time
 
 NO_LICENSE = {"NOASSERTION", "NONE", ""}
 STORE_PATH_REF_TYPES = {"nix:output_path", "nix-store-path", "nix_store_path", "store-path"}
-# DEPENDS_ON-like relationships, and the inverse ones (B DEPENDENCY_OF A means A depends on B).
-DEPENDS = {"DEPENDS_ON", "CONTAINS", "DYNAMIC_LINK", "STATIC_LINK", "RUNTIME_DEPENDENCY_OF_INVERSE"}
+# DEPENDS_ON-like relationships (A DYNAMIC_LINK B: A links to B), and the inverse ones
+# (B DEPENDENCY_OF A means A depends on B). Only edges between two packages make a
+# dependency graph: a package that CONTAINS its files says nothing of what it needs.
+DEPENDS = {"DEPENDS_ON", "CONTAINS", "DYNAMIC_LINK", "STATIC_LINK"}
 DEPENDS_INVERSE = {"DEPENDENCY_OF", "CONTAINED_BY", "RUNTIME_DEPENDENCY_OF", "BUILD_DEPENDENCY_OF"}
 
 
@@ -59,7 +61,6 @@ class SpdxBuilder:
     describes: list[str] = field(default_factory=list)
     packages: dict[str, SpdxPackage] = field(default_factory=dict)
     edges: dict[str, list[str]] = field(default_factory=dict)
-    relationships_seen: bool = False
 
     def package(self, spdx_id: str, name: str) -> SpdxPackage:
         entry = SpdxPackage(spdx_id, name)
@@ -82,7 +83,6 @@ class SpdxBuilder:
             self._edge(b, a)
 
     def _edge(self, a: str, b: str) -> None:
-        self.relationships_seen = True
         targets = self.edges.setdefault(a, [])
         if b not in targets:
             targets.append(b)
@@ -112,5 +112,7 @@ class SpdxBuilder:
             created=parse_time(self.created),
             described=tuple(d for d in self.describes if d in self.packages),
             components=components,
-            has_dependency_graph=self.relationships_seen,
+            has_dependency_graph=any(
+                a in self.packages and b in self.packages for a, targets in self.edges.items() for b in targets
+            ),
         )
