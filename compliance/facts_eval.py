@@ -33,18 +33,19 @@ cfg0: let
   # Functions cannot be serialised (and toJSON's error is not catchable): print them as
   # "<function>" the way the repl shows them; derivations become their store path.
   # Passwords and password hashes never leave the evaluation (facts end up in evidence
-  # packets): an attribute named password or *Password keeps only whether it is set.
+  # packets): an attribute named password or *Password keeps only whether it is set, and
+  # whether it only locks the account ("!", "*": no password, no hash).
   secret = n: n == "password" || builtins.match ".*Password" n != null;
+  redact = x: if builtins.isString x && x != "" && builtins.match "[!*]*" x == null then "<redacted>" else x;
   clean = v:
     if builtins.isFunction v then "<function>"
     else if builtins.isAttrs v then
       (if v ? outPath then v.outPath
-       else builtins.mapAttrs (n: x: if secret n && builtins.isString x && x != "" then "<redacted>" else clean x) v)
+       else builtins.mapAttrs (n: x: if secret n then redact (clean x) else clean x) v)
     else if builtins.isList v then map clean v
     else v;
   # ... and so does an option read on its own whose name says it is one.
-  top = p: v:
-    if secret (builtins.elemAt p (builtins.length p - 1)) && builtins.isString v && v != "" then "<redacted>" else clean v;
+  top = p: v: if secret (builtins.elemAt p (builtins.length p - 1)) then redact (clean v) else clean v;
   read = p:
     let
       found = builtins.tryEval (walk cfg p);

@@ -67,6 +67,16 @@ def test_evaluates_exactly_the_requested_options(tmp_path: Path, monkeypatch: py
 
 
 @nix.requires_nix
+def test_an_account_lock_is_not_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"!" locks root's password: no secret, and the facts must show it to tell it from a hash."""
+    monkeypatch.setenv("NIX_CONFIG", nix.NIX_CONFIG)
+    config = tmp_path / "config.nix"
+    config.write_text('{ users.users.root = { hashedPassword = "!"; initialHashedPassword = "!$6$salt$hash"; password = "*"; }; }')
+    doc = evaluate_facts(["users.users", "users.users.root.hashedPassword"], nix_file=str(config))
+    assert doc["options"]["users"]["users"]["root"] == {"hashedPassword": "!", "initialHashedPassword": "<redacted>", "password": "*"}
+
+
+@nix.requires_nix
 def test_facts_command_then_gate_in_one_step(tmp_path: Path) -> None:
     config = tmp_path / "config.nix"
     config.write_text(CONFIG)

@@ -135,3 +135,16 @@ def test_sshd_t_output_in_upper_case_meets_its_expectation() -> None:
 def test_nixos_options_do_not_take_a_number_for_a_boolean(value: Any, want: Any, status: Status) -> None:
     got, message = _run("nixos_options", _facts({"security": {"lockKernelModules": value}}), {"expected": {"security.lockKernelModules": want}})
     assert got is status, message
+
+
+@pytest.mark.parametrize(("root", "status"), [
+    ({"hashedPassword": "!"}, Status.PASS),  # root's password locked: no hash in the store
+    ({"hashedPassword": "*", "initialHashedPassword": "!!"}, Status.PASS),
+    ({"hashedPassword": "!$6$salt$hash"}, Status.FAIL),  # locked, but the hash is still there
+    ({"hashedPassword": "$y$j9T$salt$hash"}, Status.FAIL),
+    ({"hashedPassword": "<redacted>"}, Status.FAIL),  # as 'compliance facts' writes a hash
+])
+def test_a_locked_password_field_holds_no_secret(root: dict[str, Any], status: Status) -> None:
+    fields = {"password": None, "initialPassword": None, "hashedPassword": None, "initialHashedPassword": None, **root}
+    got, message = _run("no_secrets_in_store", _facts({"users": {"users": {"root": fields}}}), {"forbid_hashes_in_store": True})
+    assert got is status, message

@@ -42,6 +42,7 @@ def no_secrets_in_store(subject: Subject, params: SecretsParams) -> Outcome:
     hashedPassword and initialHashedPassword put a hash there, which any local user can
     read and try to crack offline (forbidden with forbid_hashes_in_store, as ANSSI BP-028
     R68 asks for protected password storage). hashedPasswordFile keeps it out of the store.
+    A field that only locks the account ("!", "*") holds no secret.
     """
     facts = subject.need_facts()
     users = lookup(facts, "users.users")
@@ -71,4 +72,11 @@ def no_secrets_in_store(subject: Subject, params: SecretsParams) -> Outcome:
 
 
 def _set(value: Any) -> bool:
-    return value is not None and value != "" and value != [] and value != {}
+    return value is not None and value != "" and value != [] and value != {} and not is_lock_marker(value)
+
+
+def is_lock_marker(value: Any) -> bool:
+    """``"!"``, ``"*"``, ``"!!"``: a password field that locks the account holds no password
+    and no hash (``root.hashedPassword = "!"`` is how NixOS configurations disable root's
+    password); a hash behind a "!" (``"!$6$..."``) is still a hash."""
+    return isinstance(value, str) and value != "" and not value.strip("!*")
