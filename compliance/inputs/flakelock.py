@@ -52,7 +52,7 @@ def parse_flake_lock(doc: Any, source: str) -> FlakeLock:
             root_inputs[input_name] = target
         elif isinstance(target, list) and target and all(isinstance(t, str) for t in target):
             root_inputs[input_name] = _follow(doc["nodes"], root_name, target)
-    return FlakeLock(source=source, root_inputs=root_inputs, nodes=nodes)
+    return FlakeLock(source=source, root=root_name, root_inputs=root_inputs, nodes=nodes)
 
 
 def _timestamp(value: Any, source: str, node: str) -> datetime | None:

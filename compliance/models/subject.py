@@ -99,6 +99,7 @@ class FlakeInput(Strict):
 
 class FlakeLock(Strict):
     source: str
+    root: str = "root"  # the node of the flake itself
     root_inputs: dict[str, str]  # input name at the root → node name
     nodes: dict[str, FlakeInput]
 

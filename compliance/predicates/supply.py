@@ -97,8 +97,8 @@ def flake_inputs_locked(subject: Subject, params: PinnedInputsParams) -> Outcome
     problems: dict[str, list[str]] = {}
     inputs: dict[str, dict[str, object]] = {}
     for name, node in sorted(lock.nodes.items()):
-        if not node.locked and not node.original:
-            continue  # the root node: the flake itself
+        if name == lock.root:
+            continue  # the flake itself
         issues: list[str] = []
         url = str(node.locked.get("url", ""))
         if not node.locked:
