@@ -36,3 +36,18 @@ def test_sarif_shows_an_undecided_control_as_an_error() -> None:
 def test_sarif_validates(shared_data: Path) -> None:
     schema = json.loads((shared_data / "schemas" / "sarif-schema-2.1.0.json").read_text())
     jsonschema.Draft7Validator(schema).validate(json.loads(formats.render("sarif", sample_report())))
+
+
+def test_junit_stays_well_formed_whatever_a_message_quotes() -> None:
+    from xml.etree import ElementTree
+
+    report = sample_report()
+    results = list(report.assessment.results)
+    odd = "value \ufffe\uffff\x01\x1b[31m & <tag> \"quoted\"\nnext line"
+    results[0] = results[0].model_copy(update={"status": Status.FAIL, "message": odd, "notes": [odd]})
+    report = report.model_copy(update={"assessment": report.assessment.model_copy(update={"results": results})})
+    root = ElementTree.fromstring(formats.render("junit", report))
+    failure = next(case.find("failure") for case in root.iter("testcase") if case.get("name", "").startswith(results[0].control_id))
+    assert failure is not None
+    assert failure.get("message") == 'value [31m & <tag> "quoted"next line'
+    assert (failure.text or "").startswith('value [31m & <tag> "quoted"\nnext line')

@@ -7,20 +7,25 @@ systems accept.
 
 from __future__ import annotations
 
+import re
 from xml.sax.saxutils import quoteattr
 
 from ..models.common import Status
 from ..models.results import GateReport
 from . import register
 
+# What XML 1.0 cannot hold, even as a character reference: control characters but tab,
+# line feed and carriage return, surrogates, U+FFFE and U+FFFF. Messages quote inputs.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_LINE_BREAKS = re.compile("[\t\n\r]")
+
 
 def _text(value: str) -> str:
-    out = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join(c for c in out if c in "\t\n\r" or ord(c) >= 0x20)
+    return _NOT_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _attr(value: str) -> str:
-    return quoteattr("".join(c for c in value if ord(c) >= 0x20))
+    return quoteattr(_LINE_BREAKS.sub("", _NOT_XML.sub("", value)))
 
 
 @register("junit", ".xml")
