@@ -45,3 +45,11 @@ def test_tightening_is_symmetric(a: str, b: str) -> None:
             return None
 
     assert safe(a, b) == safe(b, a) or {Bound.parse(a).op, Bound.parse(b).op} == {"=="}
+
+
+def test_bounds_in_opposite_directions() -> None:
+    assert BOUNDS.stricter(">=2", "<=2") == "2"  # only one value satisfies both
+    with pytest.raises(ValueError, match="cannot both hold"):
+        BOUNDS.stricter(">=3", "<=2")
+    with pytest.raises(ValueError, match="together allow a range"):
+        BOUNDS.stricter(">=1", "<=5")  # both can hold: the message must not say otherwise

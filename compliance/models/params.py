@@ -120,6 +120,12 @@ class Bound:
             return self
         if other.op == "==" and self.accepts(other.value):
             return other
+        if "==" not in (self.op, other.op):
+            low, high = (self, other) if self.op == ">=" else (other, self)
+            if low.value == high.value:
+                return Bound("==", low.value)
+            if low.value < high.value:
+                raise ValueError(f"expectations {self.text!r} and {other.text!r} together allow a range, which one expectation cannot say")
         raise ValueError(f"expectations {self.text!r} and {other.text!r} cannot both hold")
 
 
