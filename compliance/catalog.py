@@ -24,7 +24,7 @@ from . import registry
 from .errors import CatalogError
 from .models.control import CheckKind, Control, Profile
 from .models.frameworks import Framework, FrameworkId
-from .models.params import Params, strictness_of
+from .models.params import Params, own_values, strictness_of
 
 CONTROLS_DIR = "library"
 FRAMEWORKS_DIR = "frameworks"
@@ -104,12 +104,6 @@ class Catalog:
                 return spec.params
         return None
 
-    def check_params(self, control: Control, kind: CheckKind, function: str, values: dict[str, Any]) -> Params:
-        spec = registry.get(kind, function)
-        assert spec is not None  # the catalog checked it at load
-        fields = spec.params.model_fields
-        return spec.params.model_validate({k: v for k, v in values.items() if k in fields})
-
 
 def load_catalog(root: Path | None = None) -> Catalog:
     root = root or default_catalog_dir()
@@ -179,7 +173,7 @@ def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], p
         for name in spec.params.model_fields:
             declared.setdefault(name, spec.params)
         try:
-            spec.params.model_validate({k: v for k, v in control.params.items() if k in spec.params.model_fields})
+            spec.params.model_validate(own_values(spec.params, control.params))
         except ValidationError as exc:
             raise CatalogError(path, format_validation_error(exc, "params.")) from None
     for name in control.params:
@@ -215,13 +209,9 @@ def _check_profile(catalog: Catalog, profile: Profile, path: Path) -> None:
                 raise CatalogError(path, f"params.{cid}.{name}: control {cid} has no such parameter")
             strictness_of(model, name)
             try:
-                model.model_validate({**_defaults_for(control, model), name: value})
+                model.model_validate({**own_values(model, control.params), name: value})
             except ValidationError as exc:
                 raise CatalogError(path, format_validation_error(exc, f"params.{cid}.")) from None
-
-
-def _defaults_for(control: Control, model: type[Params]) -> dict[str, Any]:
-    return {k: v for k, v in control.params.items() if k in model.model_fields}
 
 
 def _expand(catalog: Catalog, profile_id: str, path: Path, stack: tuple[str, ...]) -> list[str]:

@@ -17,7 +17,7 @@ from .catalog import Catalog, expand_profiles
 from .errors import CatalogError
 from .models.control import CheckKind, Control
 from .models.frameworks import AnssiLevel, FrameworkId
-from .models.params import Params, strictness_of
+from .models.params import Params, own_values, strictness_of
 
 DEFAULT_SOURCE = "default"
 
@@ -31,8 +31,7 @@ class SelectedControl:
     def params_for(self, kind: CheckKind, function: str) -> Params:
         spec = registry.get(kind, function)
         assert spec is not None
-        fields = spec.params.model_fields
-        return spec.params.model_validate({k: v for k, v in self.params.items() if k in fields})
+        return spec.params.model_validate(own_values(spec.params, self.params))
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def _defaults(control: Control, models: dict[str, type[Params]]) -> dict[str, An
         if model in seen:
             continue
         seen.add(model)
-        instance = model.model_validate({k: v for k, v in control.params.items() if k in model.model_fields})
+        instance = model.model_validate(own_values(model, control.params))
         for name, value in instance.model_dump(mode="json").items():
             values.setdefault(name, value)
     return values
@@ -111,7 +110,7 @@ def select(catalog: Catalog, requested: list[str], kind: CheckKind | None = None
             overrides = catalog.profiles[pid].params.get(cid, {})
             for name, raw in overrides.items():
                 model = models[name]
-                candidate = model.model_validate({**values_for(model, values), name: raw}).model_dump(mode="json")[name]
+                candidate = model.model_validate({**own_values(model, values), name: raw}).model_dump(mode="json")[name]
                 if sources[name] == DEFAULT_SOURCE:
                     # The first profile to set a value replaces the catalog default, even
                     # with a laxer one: defaults are a baseline, profiles are decisions.
@@ -133,7 +132,3 @@ def select(catalog: Catalog, requested: list[str], kind: CheckKind | None = None
     if not frameworks:
         frameworks = list(FrameworkId)
     return Selection(list(requested), profiles, frameworks, selected)
-
-
-def values_for(model: type[Params], values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if k in model.model_fields}

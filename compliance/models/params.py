@@ -154,5 +154,11 @@ def strictness_of(model: type[Params], field: str) -> Strictness:
     raise TypeError(f"{model.__name__}.{field} has no Strictness marker")
 
 
+def own_values(model: type[Params], values: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` that are fields of ``model`` (a control's parameters are
+    shared out among its checks, each taking its own)."""
+    return {k: v for k, v in values.items() if k in model.model_fields}
+
+
 class NoParams(Params):
     """For checks without parameters."""
