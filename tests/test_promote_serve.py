@@ -4,10 +4,12 @@ over the same folder, signed on request; the service stops cleanly on SIGTERM.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -55,8 +57,7 @@ class Service:
         return answer
 
 
-@pytest.fixture
-def service(fleet: Fleet, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
+def _start(fleet: Fleet, tmp_path: Path, python: list[str]) -> Service:  # noqa: F811
     key = ssh_keygen(tmp_path / "ssh", "web-4")
     wave = fleet.wave(tmp_path / "wave.json", ("web-1", "web-2", "web-4"), activated_at=T - 600,
                       ssh_keys={"web-4": key.public_line})
@@ -64,7 +65,7 @@ def service(fleet: Fleet, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
     assert run("keys", "generate", "--output-key-prefix", str(tmp_path / "cp"), env=ENV).code == 0
     (tmp_path / "reports").mkdir()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "compliance", "promote", "--serve", "127.0.0.1:0", "--wave", str(wave),
+        [sys.executable, *python, "promote", "--serve", "127.0.0.1:0", "--wave", str(wave),
          "--reports", str(tmp_path / "reports"), "--nonce", NONCE, "--policy", str(tmp_path / "policy.toml"),
          "--key", str(tmp_path / "cp.key")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV}, cwd=ROOT,
@@ -75,12 +76,23 @@ def service(fleet: Fleet, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
     if not line.startswith("listening on http://127.0.0.1:"):
         proc.kill()
         pytest.fail(f"the service did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+    return Service(proc, line.split()[-1])
+
+
+@contextlib.contextmanager
+def _running(service: Service) -> Iterator[Service]:
     try:
-        yield Service(proc, line.split()[-1])
+        yield service
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if service.proc.poll() is None:
+            service.proc.kill()
+            service.proc.wait()
+
+
+@pytest.fixture
+def service(fleet: Fleet, tmp_path: Path) -> Iterator[Service]:  # noqa: F811
+    with _running(_start(fleet, tmp_path, ["-m", "compliance"])) as running:
+        yield running
 
 
 def test_reports_posted_over_http_are_classified_and_decided(service: Service, fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
@@ -129,3 +141,27 @@ def test_unknown_endpoints_and_shutdown(service: Service) -> None:
     assert service.request("POST", "/decision", b"{}")[0] == 404
     service.proc.send_signal(signal.SIGTERM)
     assert service.proc.wait(timeout=60) == 0
+
+
+# The service, with SIGTERM arriving exactly while the main thread hands a connection over
+# to the thread that will answer it (a window that is otherwise a matter of scheduling).
+SIGTERM_WHILE_DISPATCHING = """
+import os, signal, socketserver, sys
+from compliance.cli import main
+dispatch = socketserver.ThreadingMixIn.process_request
+def process_request(self, request, client_address):
+    os.kill(os.getpid(), signal.SIGTERM)
+    dispatch(self, request, client_address)
+socketserver.ThreadingMixIn.process_request = process_request
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_stops_the_service_whatever_the_main_thread_is_doing(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    with _running(_start(fleet, tmp_path, ["-c", SIGTERM_WHILE_DISPATCHING])) as service:
+        host, port = service.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=60) as client:
+            client.sendall(b"GET /decision HTTP/1.0\r\n\r\n")
+            with contextlib.suppress(OSError):
+                client.recv(65536)
+        assert service.proc.wait(timeout=60) == 0

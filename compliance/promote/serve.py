@@ -53,10 +53,6 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-class _Stop(Exception):
-    """SIGTERM: leave serve_forever and close the socket."""
-
-
 def _handler(gate: PromotionGate, signer: Signer | None, lock: threading.Lock) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "compliance-promote"
@@ -131,6 +127,7 @@ def serve(gate: PromotionGate, address: tuple[str, int], signer: Signer | None) 
     class Server(ThreadingHTTPServer):
         address_family = family
         daemon_threads = True
+        block_on_close = False  # a client that never sends its whole request does not keep the service up
 
     try:
         server = Server(address, _handler(gate, signer, threading.Lock()))
@@ -138,7 +135,9 @@ def serve(gate: PromotionGate, address: tuple[str, int], signer: Signer | None) 
         raise UsageError(f"--serve {address[0]}:{address[1]}: cannot listen: {exc.strerror or exc}") from None
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise _Stop()
+        # Not an exception: raised while the main thread hands a request to its thread,
+        # socketserver would catch it as that request's error and serve on.
+        threading.Thread(target=server.shutdown, name="stop", daemon=True).start()
 
     previous = signal.signal(signal.SIGTERM, stop)
     host, port = str(server.server_address[0]), server.server_address[1]
@@ -146,7 +145,7 @@ def serve(gate: PromotionGate, address: tuple[str, int], signer: Signer | None) 
     sys.stdout.flush()
     try:
         server.serve_forever(poll_interval=0.5)
-    except (_Stop, KeyboardInterrupt):
+    except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
