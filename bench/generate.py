@@ -131,7 +131,8 @@ FACTS = {
                                              "timerConfig": {"OnCalendar": "daily", "Persistent": True}, "pruneOpts": ["--keep-daily 7"]}}},
             "borgbackup": {"jobs": {}},
         },
-        "networking": {"firewall": {"enable": True, "allowedTCPPorts": [22, 443], "allowedUDPPorts": [], "allowedTCPPortRanges": [], "allowedUDPPortRanges": [], "interfaces": {}}},
+        "networking": {"firewall": {"enable": True, "allowedTCPPorts": [22, 443], "allowedUDPPorts": [], "allowedTCPPortRanges": [], "allowedUDPPortRanges": [], "interfaces": {},
+                                    "trustedInterfaces": []}},
         "boot": {"kernel": {"sysctl": {
             "kernel.dmesg_restrict": 1, "kernel.kptr_restrict": 2, "kernel.perf_event_paranoid": 3, "kernel.randomize_va_space": 2,
             "kernel.sysrq": 0, "kernel.unprivileged_bpf_disabled": 1, "kernel.yama.ptrace_scope": 1, "vm.mmap_min_addr": 65536,

@@ -18,7 +18,7 @@ from tests.support.cli import one_line_error, run
 CONFIG = """
 {
   services.openssh = { enable = true; settings = { PermitRootLogin = "no"; PasswordAuthentication = false; KbdInteractiveAuthentication = false; }; };
-  networking.firewall = { enable = true; allowedTCPPorts = [ 22 ]; allowedUDPPorts = [ ]; allowedTCPPortRanges = [ ]; allowedUDPPortRanges = [ ]; interfaces = { }; };
+  networking.firewall = { enable = true; allowedTCPPorts = [ 22 ]; allowedUDPPorts = [ ]; allowedTCPPortRanges = [ ]; allowedUDPPortRanges = [ ]; interfaces = { }; trustedInterfaces = [ ]; };
   boot.kernel.sysctl = { "kernel.kptr_restrict" = 2; "net.ipv4.ip_forward" = 0; };
   nix.settings = { substituters = [ "https://cache.nixos.org" ]; trusted-substituters = [ ]; require-sigs = true;
                    trusted-public-keys = [ "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY=" ]; trusted-users = [ "root" ]; };

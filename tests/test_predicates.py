@@ -27,11 +27,23 @@ def _run(function: str, subject: Subject, params: dict[str, Any] | None = None) 
     return result.status, result.message
 
 
-def _firewall(tcp_ranges: list[Any], udp_ranges: list[Any] | None = None, interfaces: dict[str, Any] | None = None) -> Subject:
+def _firewall(tcp_ranges: list[Any], udp_ranges: list[Any] | None = None, interfaces: dict[str, Any] | None = None,
+              trusted: list[str] | None = None) -> Subject:
     return _facts({"networking": {"firewall": {
         "enable": True, "allowedTCPPorts": [22], "allowedUDPPorts": [],
         "allowedTCPPortRanges": tcp_ranges, "allowedUDPPortRanges": udp_ranges or [], "interfaces": interfaces or {},
+        "trustedInterfaces": trusted or [],
     }}})
+
+
+@pytest.mark.parametrize(("trusted", "allowed", "status"), [
+    ([], [], Status.PASS), (["lo"], [], Status.PASS), (["eth0"], [], Status.FAIL), (["wg0"], ["wg0"], Status.PASS),
+    (["wg0", "eth0"], ["wg0"], Status.FAIL),
+])
+def test_a_trusted_interface_bypasses_the_firewall(trusted: list[str], allowed: list[str], status: Status) -> None:
+    got, message = _run("firewall_enabled", _firewall([], trusted=trusted), {"allowed_trusted_interfaces": allowed})
+    assert got is status, message
+    assert (got is Status.FAIL) == ("trusted interfaces accept all inbound traffic: eth0" in message), message
 
 
 @pytest.mark.parametrize(("subject", "status", "words"), [

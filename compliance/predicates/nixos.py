@@ -162,6 +162,9 @@ class FirewallParams(Params):
     allowed_tcp_ports: Annotated[list[int] | None, INTERSECTION] = None  # None: any port may be open
     allowed_udp_ports: Annotated[list[int] | None, INTERSECTION] = None
     allow_port_ranges: Annotated[bool, FALSE] = True
+    # networking.firewall.trustedInterfaces accept every packet (loopback always is):
+    # the interfaces that may, after review (a VPN such as wg0).
+    allowed_trusted_interfaces: Annotated[list[str], INTERSECTION] = []
 
 
 FIREWALL_OPTIONS = [
@@ -171,6 +174,7 @@ FIREWALL_OPTIONS = [
     "networking.firewall.allowedTCPPortRanges",
     "networking.firewall.allowedUDPPortRanges",
     "networking.firewall.interfaces",
+    "networking.firewall.trustedInterfaces",
 ]
 
 
@@ -179,7 +183,8 @@ def firewall_enabled(subject: Subject, params: FirewallParams) -> Outcome:
     """The NixOS firewall (default-deny inbound) is on, and opens only allowed ports.
 
     A port range opens every port in it: with an allowlist, each of those ports must be
-    on it too (allow_port_ranges only says whether ranges may be used at all).
+    on it too (allow_port_ranges only says whether ranges may be used at all). A trusted
+    interface bypasses the firewall altogether, so only reviewed ones may be trusted.
     """
     facts = subject.need_facts()
     enabled = lookup(facts, "networking.firewall.enable")
@@ -196,11 +201,17 @@ def firewall_enabled(subject: Subject, params: FirewallParams) -> Outcome:
             udp |= _ports(iface.get("allowedUDPPorts", []), "interfaces.*.allowedUDPPorts")
             tcp_ranges += _port_ranges(iface.get("allowedTCPPortRanges", []), "interfaces.*.allowedTCPPortRanges")
             udp_ranges += _port_ranges(iface.get("allowedUDPPortRanges", []), "interfaces.*.allowedUDPPortRanges")
+    trusted = lookup(facts, "networking.firewall.trustedInterfaces")
+    if not isinstance(trusted, list) or not all(isinstance(i, str) for i in trusted):
+        raise CheckError("networking.firewall.trustedInterfaces is not a list of interface names")
     ranges = [{"from": a, "to": b} for a, b in tcp_ranges + udp_ranges]
-    observed = {"enabled": enabled, "tcp_ports": sorted(tcp), "udp_ports": sorted(udp), "port_ranges": ranges}
+    observed = {"enabled": enabled, "tcp_ports": sorted(tcp), "udp_ports": sorted(udp), "port_ranges": ranges,
+                "trusted_interfaces": trusted}
     problems = []
     if enabled is not True:
         problems.append("networking.firewall.enable is not true")
+    if bypass := [i for i in trusted if i != "lo" and i not in params.allowed_trusted_interfaces]:
+        problems.append(f"trusted interfaces accept all inbound traffic: {', '.join(bypass)}")
     for proto, ports, spans, allowlist in (("TCP", tcp, tcp_ranges, params.allowed_tcp_ports),
                                            ("UDP", udp, udp_ranges, params.allowed_udp_ports)):
         if allowlist is None:
