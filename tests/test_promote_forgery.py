@@ -96,6 +96,8 @@ CASES: dict[str, Case] = {
     "truncated": Case(_bytes(lambda data: data[: len(data) // 2]), "unreadable", "hold", unattributed=True),
     "signed by the host, dated without a time zone": Case(
         _resigned(lambda body: body.update(created="2026-11-01T00:00:00")), "invalid", "hold"),
+    "signed by the host, one control reported twice": Case(
+        _resigned(lambda body: body["assessment"]["results"].append(body["assessment"]["results"][0])), "invalid", "hold"),
     "garbage": Case(_bytes(lambda data: os.urandom(2048), name="web-2.bin"), "unreadable", "hold", unattributed=True),
 }
 
@@ -251,3 +253,4 @@ def test_a_fifo_or_a_device_in_the_folder_is_named_not_read(fleet: Fleet, tmp_pa
     assert {r["file"]: (r["status"], r["message"]) for r in decision["unattributed"]} == {
         "pipe.json": ("unreadable", "not a regular file"), "zero.json": ("unreadable", "not a regular file")}
     assert decision["verdict"] == "hold" and decision["summary"]["valid"] == 3
+

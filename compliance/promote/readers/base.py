@@ -8,10 +8,12 @@ does it say?*
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..evidence import Evidence, ReportKind
+from ...errors import VerificationError
+from ..evidence import ControlOutcome, Evidence, ReportKind
 from ..hostkeys import HostKeys
 
 
@@ -58,3 +60,15 @@ class ReportReader(Protocol):
     def verify(self, candidate: Candidate, doc: Any, claim: Claim, keys: HostKeys) -> Evidence:
         """The verified content, or :class:`~compliance.errors.VerificationError`."""
         ...
+
+
+def each_control_once(controls: Iterable[ControlOutcome]) -> tuple[ControlOutcome, ...]:
+    """``controls``, or :class:`VerificationError` when one is reported twice (which of
+    two answers would count?)."""
+    listed = tuple(controls)
+    seen: set[str] = set()
+    for outcome in listed:
+        if outcome.control_id in seen:
+            raise VerificationError(f"control {outcome.control_id} is reported twice")
+        seen.add(outcome.control_id)
+    return listed

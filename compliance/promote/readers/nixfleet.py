@@ -30,7 +30,7 @@ from ...signing.documents import first_error
 from ...signing.encoding import strict_b64decode
 from ..evidence import Binding, ControlOutcome, Evidence, ReportKind
 from ..hostkeys import HostKeys
-from .base import Candidate, Claim
+from .base import Candidate, Claim, each_control_once
 
 BINDS = frozenset({Binding.HOST, Binding.TIME})
 MAX_MESSAGE = 200
@@ -134,12 +134,7 @@ class NixfleetReader:
                 controls = [_runner_outcome(c) for c in runner.controls]
         except ValidationError as exc:
             raise VerificationError(f"signed, but not nixfleet evidence: {first_error(exc)}") from None
-        seen: set[str] = set()
-        for outcome in controls:
-            if outcome.control_id in seen:
-                raise VerificationError(f"control {outcome.control_id} is reported twice")
-            seen.add(outcome.control_id)
         return Evidence(
             kind=self.kind, host=host, created=created, report_id=report_id, signer=keys.ssh_key.fingerprint,
-            binds=BINDS, controls=tuple(controls),
+            binds=BINDS, controls=each_control_once(controls),
         )

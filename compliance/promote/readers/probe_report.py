@@ -15,7 +15,7 @@ from ...probes.report import verify_report_envelope
 from ...signing.dsse import Envelope
 from ..evidence import Binding, ControlOutcome, Evidence, ReportKind
 from ..hostkeys import HostKeys
-from .base import Candidate, Claim
+from .base import Candidate, Claim, each_control_once
 
 ALWAYS_BOUND = frozenset({Binding.HOST, Binding.TIME, Binding.NONCE, Binding.CLOSURE})
 
@@ -49,7 +49,7 @@ class ProbeReportReader:
             binds.add(Binding.MACHINE_ID)
         if host.boot_id:
             binds.add(Binding.BOOT_ID)
-        controls = tuple(
+        controls = each_control_once(
             ControlOutcome(r.control_id, r.status, r.message, severity=r.severity, title=r.title)
             for r in report.assessment.results
         )
