@@ -254,3 +254,15 @@ def test_a_fifo_or_a_device_in_the_folder_is_named_not_read(fleet: Fleet, tmp_pa
         "pipe.json": ("unreadable", "not a regular file"), "zero.json": ("unreadable", "not a regular file")}
     assert decision["verdict"] == "hold" and decision["summary"]["valid"] == 3
 
+
+@pytest.mark.parametrize("results", ["none", "not applicable"])
+def test_a_verified_report_that_decides_no_control_holds(fleet: Fleet, tmp_path: Path, results: str) -> None:  # noqa: F811
+    """A report signed by the right host, bound and fresh, that shows nothing (a wrong
+    profile, a probe run that found nothing to judge) is not evidence that the host is fine."""
+    def change(body: dict[str, Any]) -> None:
+        checked = body["assessment"]["results"]
+        body["assessment"]["results"] = [] if results == "none" else [{**r, "status": "not_applicable"} for r in checked]
+    decision = _decide(fleet, tmp_path, Case(_resigned(change), "valid", "hold"))
+    web2 = _web2(decision)
+    assert (decision["verdict"], web2["evidence"], web2["outcome"]) == ("hold", "valid", "hold")
+    assert any("decides no control" in r["message"] for r in decision["reasons"] if r.get("host") == "web-2")

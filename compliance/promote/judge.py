@@ -112,8 +112,9 @@ def _control_findings(host: WaveHost, evidence: Evidence, policy: PromotionPolic
                 control_id=c.control_id, severity=c.severity, status=c.status)
         for c in evidence.controls if c.status not in NOT_JUDGED
     ]
-    if not evidence.controls:
-        findings.append(Finding(action=Action.HOLD, host=host.name, message="the report checks no control"))
+    if all(c.status is Status.NOT_APPLICABLE for c in evidence.controls):
+        findings.append(Finding(action=Action.HOLD, host=host.name, message=(
+            "the report decides no control (it checks none, or finds every one not applicable)")))
     required = policy.nixfleet.required_controls if evidence.kind is ReportKind.NIXFLEET else policy.required_controls
     checked = {c.control_id: c.status for c in evidence.controls}
     for control_id in required:
