@@ -122,7 +122,8 @@ FACTS = {
         "services": {
             "openssh": {"enable": True, "settings": {"PermitRootLogin": "no", "PasswordAuthentication": False, "KbdInteractiveAuthentication": False,
                                                      "PubkeyAcceptedAlgorithms": "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com",
-                                                     "PubkeyAuthOptions": "verify-required"}},
+                                                     "PubkeyAuthOptions": "verify-required"},
+                        "extraConfig": "UsePAM yes\nAuthorizedKeysFile %h/.ssh/authorized_keys /etc/ssh/authorized_keys.d/%u\n"},
             "nginx": {"enable": True, "sslProtocols": "TLSv1.2 TLSv1.3"},
             "vsftpd": {"enable": False}, "atftpd": {"enable": False}, "xinetd": {"enable": False},
             "resolved": {"enable": True, "dnssec": "true"},

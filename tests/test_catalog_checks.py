@@ -130,7 +130,7 @@ def _facts(options: dict[str, Any]) -> Subject:
 
 
 def _ssh(**settings: Any) -> Subject:
-    return _facts({"services": {"openssh": {"enable": True, "settings": {"PasswordAuthentication": False, **settings}}}})
+    return _facts({"services": {"openssh": {"enable": True, "settings": {"PasswordAuthentication": False, **settings}, "extraConfig": ""}}})
 
 
 @pytest.mark.parametrize(("predicate", "params", "subject", "status", "words"), [

@@ -17,7 +17,7 @@ from tests.support.cli import one_line_error, run
 # read, one that throws (as an undefined option does), one that holds a function.
 CONFIG = """
 {
-  services.openssh = { enable = true; settings = { PermitRootLogin = "no"; PasswordAuthentication = false; KbdInteractiveAuthentication = false; }; };
+  services.openssh = { enable = true; settings = { PermitRootLogin = "no"; PasswordAuthentication = false; KbdInteractiveAuthentication = false; }; extraConfig = "UsePAM yes\n"; };
   networking.firewall = { enable = true; allowedTCPPorts = [ 22 ]; allowedUDPPorts = [ ]; allowedTCPPortRanges = [ ]; allowedUDPPortRanges = [ ]; interfaces = { }; trustedInterfaces = [ ]; };
   boot.kernel.sysctl = { "kernel.kptr_restrict" = 2; "net.ipv4.ip_forward" = 0; };
   nix.settings = { substituters = [ "https://cache.nixos.org" ]; trusted-substituters = [ ]; require-sigs = true;

@@ -117,8 +117,8 @@ def test_licence_expressions(expression: str, allowed: bool) -> None:
     assert licence_allowed(expression, {"agpl-3.0-only", "agpl-3.0-or-later"}) is allowed
 
 
-def _sshd(**settings: Any) -> Subject:
-    return _facts({"services": {"openssh": {"enable": True, "settings": settings}}})
+def _sshd(extra_config: str = "", **settings: Any) -> Subject:
+    return _facts({"services": {"openssh": {"enable": True, "settings": settings, "extraConfig": extra_config}}})
 
 
 @pytest.mark.parametrize(("subject", "setting", "allowed", "status"), [
@@ -160,3 +160,34 @@ def test_a_locked_password_field_holds_no_secret(root: dict[str, Any], status: S
     fields = {"password": None, "initialPassword": None, "hashedPassword": None, "initialHashedPassword": None, **root}
     got, message = _run("no_secrets_in_store", _facts({"users": {"users": {"root": fields}}}), {"forbid_hashes_in_store": True})
     assert got is status, message
+
+
+NO_PASSWORDS = {"PasswordAuthentication": ["no"], "KbdInteractiveAuthentication": ["no"]}
+
+
+@pytest.mark.parametrize(("extra_config", "status", "words"), [
+    ("UsePAM yes\n", Status.PASS, "as required"),
+    # a Match block overrides the global settings for the connections it matches
+    ("Match Address 0.0.0.0/0\n  PasswordAuthentication yes\n", Status.FAIL, "'Match Address 0.0.0.0/0'"),
+    ("Match User deploy\n  ChallengeResponseAuthentication yes\n", Status.FAIL, "KbdInteractiveAuthentication is 'yes'"),
+    ("Match User sftp\n  ForceCommand internal-sftp\n", Status.PASS, "as required"),
+    # settings come first in sshd_config and the first value wins: a later global line does not override
+    ("PasswordAuthentication yes\n", Status.PASS, "as required"),
+    ("Include /etc/ssh/sshd_config.d/*.conf\n", Status.ERROR, "cannot be judged"),
+])
+def test_sshd_extra_config_is_read_as_sshd_reads_it(extra_config: str, status: Status, words: str) -> None:
+    subject = _sshd(extra_config, PasswordAuthentication=False, KbdInteractiveAuthentication=False)
+    got, message = _run("sshd_settings", subject, {"expected": NO_PASSWORDS})
+    assert (got, words in message) == (status, True), message
+
+
+def test_an_unset_setting_takes_a_global_line_of_extra_config() -> None:
+    got, message = _run("sshd_settings", _sshd("KbdInteractiveAuthentication yes\n", PasswordAuthentication=False), {"expected": NO_PASSWORDS})
+    assert got is Status.FAIL and "KbdInteractiveAuthentication is 'yes'" in message, message
+
+
+def test_a_match_block_cannot_drop_the_second_factor() -> None:
+    fido = {"PubkeyAcceptedAlgorithms": "sk-ssh-ed25519@openssh.com", "PubkeyAuthOptions": "verify-required"}
+    assert _run("sshd_second_factor", _sshd("", **fido))[0] is Status.PASS
+    got, message = _run("sshd_second_factor", _sshd("Match User deploy\n  PubkeyAcceptedAlgorithms ssh-ed25519\n", **fido))
+    assert got is Status.FAIL and "'Match User deploy'" in message, message

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from ..errors import CheckError, NotApplicable
 from ..inputs.facts import join_option_path, lookup, split_option_path
+from ..models.common import Status
 from ..models.params import BOUNDS, FALSE, FIXED, INTERSECTION, UNION, Bound, Params, merge
+from ..models.subject import ConfigFacts
 from ..registry import Outcome, failed, passed, predicate, verdict
 from ..subject import Subject
 
@@ -73,18 +77,67 @@ def compare_sshd(effective: dict[str, str], params: SshdParams, source: str) -> 
     )
 
 
-@predicate("sshd_settings", params=SshdParams, reads=["services.openssh.enable", "services.openssh.settings"])
-def sshd_settings(subject: Subject, params: SshdParams) -> Outcome:
-    """The OpenSSH server the configuration declares has the required settings (unset settings take OpenSSH's defaults)."""
-    facts = subject.need_facts()
-    if lookup(facts, "services.openssh.enable") is not True:
-        raise NotApplicable("services.openssh.enable is false: no SSH server")
+SSHD_OPTIONS = ["services.openssh.enable", "services.openssh.settings", "services.openssh.extraConfig"]
+# Keywords sshd still accepts under an older name.
+_SSHD_ALIASES = {"challengeresponseauthentication": "kbdinteractiveauthentication",
+                 "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms"}
+_SSHD_LINE = re.compile(r"([A-Za-z]+)(?:\s*=\s*|\s+)(.*)$")
+
+
+@dataclass(frozen=True)
+class DeclaredSshd:
+    """The sshd_config NixOS writes: services.openssh.settings, then extraConfig."""
+
+    settings: dict[str, str]  # global keywords, OpenSSH defaults filled in
+    matches: list[tuple[str, dict[str, str]]]  # each Match block of extraConfig: its criteria, its keywords
+
+
+def declared_sshd(facts: ConfigFacts) -> DeclaredSshd:
+    """sshd keeps the first value of a keyword: the settings NixOS writes first win over the
+    global lines of extraConfig, which win over OpenSSH's defaults. A Match block overrides
+    them all for the connections it matches, so it is kept apart."""
     settings = lookup(facts, "services.openssh.settings")
     if not isinstance(settings, dict):
         raise CheckError("services.openssh.settings is not an attribute set")
-    effective = dict(OPENSSH_DEFAULTS)
-    effective.update({k.lower(): sshd_value(v) for k, v in settings.items() if v is not None})
-    return compare_sshd(effective, params, "services.openssh.settings")
+    extra = lookup(facts, "services.openssh.extraConfig")
+    if extra is None:
+        extra = ""
+    if not isinstance(extra, str):
+        raise CheckError("services.openssh.extraConfig is not a string")
+    declared = {k.lower(): sshd_value(v) for k, v in settings.items() if v is not None}
+    matches: list[tuple[str, dict[str, str]]] = []
+    block = declared
+    for raw in extra.splitlines():
+        line = raw.strip()
+        match = _SSHD_LINE.match(line) if line and not line.startswith("#") else None
+        if match is None:
+            continue
+        key, value = match.group(1).lower(), match.group(2).strip()
+        if key == "match":
+            block = {}
+            matches.append((value, block))
+        elif key == "include":
+            raise CheckError(f"services.openssh.extraConfig includes {value}: what that file sets cannot be judged from the configuration")
+        else:
+            block.setdefault(_SSHD_ALIASES.get(key, key), sshd_value(value.strip('"')))
+    return DeclaredSshd({**OPENSSH_DEFAULTS, **declared}, matches)
+
+
+@predicate("sshd_settings", params=SshdParams, reads=SSHD_OPTIONS)
+def sshd_settings(subject: Subject, params: SshdParams) -> Outcome:
+    """The OpenSSH server the configuration declares has the required settings (unset settings take OpenSSH's defaults), also in every Match block."""
+    facts = subject.need_facts()
+    if lookup(facts, "services.openssh.enable") is not True:
+        raise NotApplicable("services.openssh.enable is false: no SSH server")
+    sshd = declared_sshd(facts)
+    outcome = compare_sshd(sshd.settings, params, "services.openssh.settings")
+    if outcome.status is not Status.PASS:
+        return outcome
+    for criteria, block in sshd.matches:
+        inside = compare_sshd({**sshd.settings, **block}, params, f"services.openssh.extraConfig 'Match {criteria}'")
+        if inside.status is not Status.PASS:
+            return failed(f"{inside.message} (in 'Match {criteria}' of services.openssh.extraConfig)", **inside.observed)
+    return outcome
 
 
 class SecondFactorParams(Params):
@@ -126,7 +179,7 @@ def second_factor_routes(settings: dict[str, str]) -> tuple[list[str], list[str]
     return routes, why
 
 
-@predicate("sshd_second_factor", params=SecondFactorParams, reads=["services.openssh.enable", "services.openssh.settings"])
+@predicate("sshd_second_factor", params=SecondFactorParams, reads=SSHD_OPTIONS)
 def sshd_second_factor(subject: Subject, params: SecondFactorParams) -> Outcome:
     """Every SSH login needs a second factor: two methods (a key, then a one-time password through PAM), or a FIDO key that verifies its holder.
 
@@ -140,19 +193,22 @@ def sshd_second_factor(subject: Subject, params: SecondFactorParams) -> Outcome:
     facts = subject.need_facts()
     if lookup(facts, "services.openssh.enable") is not True:
         raise NotApplicable("services.openssh.enable is false: no SSH server")
-    raw = lookup(facts, "services.openssh.settings")
-    if not isinstance(raw, dict):
-        raise CheckError("services.openssh.settings is not an attribute set")
-    effective = {**OPENSSH_DEFAULTS, **{k.lower(): sshd_value(v) for k, v in raw.items() if v is not None}}
+    sshd = declared_sshd(facts)
+    effective = sshd.settings
     routes, why = second_factor_routes(effective)
     accepted = [r for r in routes if r in params.allowed_routes]
     observed = {"routes": routes, "allowed_routes": params.allowed_routes,
                 "authentication_methods": effective.get("authenticationmethods"),
                 "pubkey_accepted_algorithms": effective.get("pubkeyacceptedalgorithms"),
                 "pubkey_auth_options": effective.get("pubkeyauthoptions")}
-    if accepted:
-        return passed(f"SSH logins need a second factor ({', '.join(accepted)})", **observed)
-    return failed("SSH logins need no second factor: " + "; ".join(why) + (f" (routes found but not allowed: {', '.join(routes)})" if routes else ""), **observed)
+    if not accepted:
+        return failed("SSH logins need no second factor: " + "; ".join(why) + (f" (routes found but not allowed: {', '.join(routes)})" if routes else ""), **observed)
+    for criteria, block in sshd.matches:
+        inside, inside_why = second_factor_routes({**effective, **block})
+        if not [r for r in inside if r in params.allowed_routes]:
+            return failed(f"SSH logins matching 'Match {criteria}' of services.openssh.extraConfig need no second factor: " + "; ".join(inside_why),
+                          **observed, match=criteria)
+    return passed(f"SSH logins need a second factor ({', '.join(accepted)})", **observed)
 
 
 # ---------------------------------------------------------------------------- firewall
