@@ -1,7 +1,7 @@
 """The wave gate's typed inputs and published schemas: durations as operators write them,
 canary rules that can only be stricter, the share of hosts rounded up, and the
-evidence/wave.schema.json and evidence/decision.schema.json files up to date with the
-models."""
+evidence/wave.schema.json, decision.schema.json and probe-report.schema.json files up to
+date with the models."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from ..models.probe import PROBE_REPORT_SCHEMA, probe_report_schema
 from ..models.results import RESULTS_SCHEMA, GateReport
 from ..promote.decision import DECISION_SCHEMA, decision_schema
 from ..promote.wave import WAVE_SCHEMA, wave_schema
@@ -32,10 +33,15 @@ SCHEMAS: dict[str, tuple[str, str, type[BaseModel]]] = {
 }
 
 
+def _probe_report_body() -> dict[str, Any]:
+    return {k: v for k, v in probe_report_schema().items() if k not in ("$schema", "$id", "title")}
+
+
 # The wave gate's documents, which no packet holds: file name → (schema id, title, body).
 WAVE_GATE_SCHEMAS: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
     "wave.schema.json": (WAVE_SCHEMA, "compliance-gate wave file (compliance promote --wave)", wave_schema),
     "decision.schema.json": (DECISION_SCHEMA, "compliance-gate wave decision (compliance promote)", decision_schema),
+    "probe-report.schema.json": (PROBE_REPORT_SCHEMA, "compliance-gate probe report", _probe_report_body),
 }
 
 
