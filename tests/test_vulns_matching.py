@@ -255,13 +255,56 @@ def test_which_vex_statements_speak_about_a_finding(vex_statement: dict[str, Any
     assert (outcome.status is Status.PASS) is suppressed
 
 
+def vulnix_openssl() -> list[dict[str, Any]]:
+    """vulnix reporting CVE-2099-0001 on the release's openssl, by its derivation (no purl)."""
+    return [{"name": "openssl-3.0.13", "pname": "openssl", "version": "3.0.13", "derivation": P["openssl-3.0.13"] + ".drv",
+             "affected_by": ["CVE-2099-0001"], "whitelisted": [], "cvssv3_basescore": {"CVE-2099-0001": 9.8}, "description": {}}]
+
+
 def test_a_statement_about_another_ecosystem_does_not_speak_for_nix() -> None:
-    vulnix = [{"name": "openssl-3.0.13", "pname": "openssl", "version": "3.0.13", "derivation": P["openssl-3.0.13"] + ".drv",
-               "affected_by": ["CVE-2099-0001"], "whitelisted": [], "cvssv3_basescore": {"CVE-2099-0001": 9.8}, "description": {}}]
+    vulnix = vulnix_openssl()
     debian = openvex(statement("CVE-2099-0001", "pkg:deb/debian/openssl@3.0.13"))
     assert sc02(subject(vulnix, debian)).status is Status.FAIL
     nix = openvex(statement("CVE-2099-0001", "pkg:nix/openssl@3.0.13"))
     assert sc02(subject(vulnix, nix)).status is Status.PASS
+
+
+def cyclonedx_vex(vid: str, component: dict[str, Any]) -> dict[str, Any]:
+    """A CycloneDX VEX whose one statement is about ``component``, referenced by bom-ref."""
+    return {"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "metadata": {"timestamp": "2026-10-20T00:00:00Z"},
+            "components": [{"type": "library", "bom-ref": "c1", **component}],
+            "vulnerabilities": [{"id": vid, "analysis": {"state": "not_affected", "justification": "code_not_reachable"},
+                                 "affects": [{"ref": "c1"}]}]}
+
+
+@pytest.mark.parametrize(
+    ("component", "suppressed"),
+    [
+        # Its name and version are Nix's openssl too, but the purl says it is Debian's.
+        ({"name": "openssl", "version": "3.0.13", "purl": "pkg:deb/debian/openssl@3.0.13"}, False),
+        ({"name": "openssl", "version": "3.0.13", "purl": "not a purl"}, False),
+        ({"name": "openssl", "version": "3.0.13", "purl": "pkg:nix/openssl@3.0.13"}, True),
+        ({"name": "openssl", "version": "3.0.13"}, True),
+    ],
+)
+def test_a_cyclonedx_vex_component_of_another_ecosystem_does_not_speak_for_nix(component: dict[str, Any], suppressed: bool) -> None:
+    vulnix = vulnix_openssl()
+    outcome = sc02(subject(vulnix, cyclonedx_vex("CVE-2099-0001", component)))
+    assert (outcome.status is Status.PASS) is suppressed
+    assert bool(outcome.observed["suppressed_by_vex"]) is suppressed
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [ComponentRef(name="openssl", version="3.0.13", purl="pkg:deb/debian/openssl@3.0.13"),
+     ComponentRef(name="openssl", version="3.0.13", purl="pkg:npm/openssl@3.0.13"),
+     ComponentRef(name="openssl", version="3.0.13", purl="pkg:"),
+     ComponentRef(purl="pkg:deb/debian/openssl@3.0.13")],
+)
+def test_a_claim_with_a_purl_of_another_ecosystem_is_not_placed_by_its_name(claim: ComponentRef) -> None:
+    inventory = Inventory(_closure())
+    assert inventory.locate(claim, strict=True) is None
+    assert inventory.locate(claim.model_copy(update={"store_path": P["openssl-3.0.13"]}), strict=True) is not None
 
 
 def test_the_latest_vex_statement_counts() -> None:

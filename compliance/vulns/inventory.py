@@ -107,7 +107,10 @@ class Inventory:
 
         ``strict`` is for claims that hide findings (VEX products, exceptions): a purl
         then names a store path by its name only when it is a Nix (or generic) purl, so
-        that a statement about Debian's openssl does not speak for Nix's.
+        that a statement about Debian's openssl does not speak for Nix's. A claim whose
+        purl is of another ecosystem (or is not a purl at all) is placed only by an exact
+        identity (store path, derivation, bom-ref or purl of the SBOM), never by the name
+        and version it also carries: those name Debian's package too.
         """
         if ref.store_path and ref.store_path in self.paths:
             return Location((ref.store_path,), "store_path")
@@ -121,8 +124,9 @@ class Inventory:
             if found := self._by_purl.get(ref.purl):
                 return Location(tuple(found), "sbom")
             purl = parse_purl(ref.purl)
-            nix_named = purl is not None and (not strict or purl.type in NIX_PURL_TYPES)
-            if purl is not None and nix_named and (named := self._lookup_name(purl.name, purl.version)):
+            if strict and (purl is None or purl.type not in NIX_PURL_TYPES):
+                return None
+            if purl is not None and (named := self._lookup_name(purl.name, purl.version)):
                 return Location(named, "purl")
         if ref.name and (named := self._lookup_name(ref.name, ref.version)):
             return Location(named, "name_version")
