@@ -78,6 +78,72 @@ def test_a_drop_in_that_re_enables_root_login_is_seen_live_and_offline(tmp_path:
     assert offline.status.value == expected, offline.message
 
 
+def _sshd_T(config: Path, *connection: str) -> dict[str, str]:
+    argv = ["sshd", "-T", "-f", str(config)] + (["-C", ",".join(connection)] if connection else [])
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return dict(line.partition(" ")[::2] for line in out.splitlines())
+
+
+MATCH_CASES = [
+    # (main file tail, drop-in, whether the control passes, words naming the block, a connection sshd gives the setting to)
+    ("Match User alice\n  PermitRootLogin yes\n", None, False, "'Match User alice'", ("user=alice", "host=x", "addr=203.0.113.9")),
+    ("Match all\n  PasswordAuthentication yes\n", None, False, "'Match all'", ("user=bob", "host=x", "addr=198.51.100.1")),
+    ("", "Match User carol\nPasswordAuthentication yes\n", False, "'Match User carol'", ("user=carol", "host=x", "addr=198.51.100.1")),
+    # an Include inside a Match block puts the included lines in that block
+    ("Match Address 203.0.113.0/24\n  Include {base}/extra.conf\n", None, False, "'Match Address 203.0.113.0/24'",
+     ("user=bob", "host=x", "addr=203.0.113.9")),
+    # a Match block that keeps the required values, or sets something else, is fine
+    ("Match User alice\n  PermitRootLogin no\n  X11Forwarding yes\n", "Match Group admins\nAllowTcpForwarding yes\n", True, "", ()),
+]
+
+
+@as_root
+@pytest.mark.parametrize(("tail", "dropin", "passes", "words", "connection"), MATCH_CASES)
+def test_a_match_block_that_turns_on_root_login_or_passwords_fails_live_and_offline(
+    tmp_path: Path, tail: str, dropin: str | None, passes: bool, words: str, connection: tuple[str, ...],
+) -> None:
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    params = SshdRuntimeParams(expected={"PermitRootLogin": ["no"], "PasswordAuthentication": ["no"]})
+    base = tmp_path / "live"
+    live = _sshd_files(base, f"{base}/sshd_config.d/*.conf", dropin)
+    (base / "extra.conf").write_text("PermitRootLogin yes\n")
+    live.write_text(live.read_text() + tail.format(base=base))
+    # The real server: globally as required (but for 'Match all', which sshd -T applies), yet
+    # the connection the block matches gets the setting.
+    if "Match all" not in words:
+        assert (_sshd_T(live)["permitrootlogin"], _sshd_T(live)["passwordauthentication"]) == ("no", "no")
+    if connection:
+        given = _sshd_T(live, *connection)
+        assert "yes" in (given["permitrootlogin"], given["passwordauthentication"]), given
+    outcome = sshd_effective(LocalHost(), params.model_copy(update={"sshd_config": str(live)}))
+    assert (outcome.status is Status.PASS) is passes, outcome.message
+    assert words in outcome.message or "Match all" in words  # sshd -T itself applies 'Match all'
+    # The same files at rest in an image.
+    files = {"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\nPasswordAuthentication no\n"
+             + tail.format(base="/etc/ssh"),
+             "/etc/ssh/extra.conf": "PermitRootLogin yes\n"}
+    if dropin:
+        files["/etc/ssh/sshd_config.d/50-rescue.conf"] = dropin
+    offline = sshd_effective(OfflineRootHost(lay_out_root({"files": files}, tmp_path / "image")), params)
+    assert (offline.status is Status.PASS) is passes, offline.message
+    assert words in offline.message
+    if not passes:
+        assert offline.observed["match"] == words.strip("'").removeprefix("Match ")
+
+
+def test_a_match_block_in_an_included_file_ends_with_that_file(tmp_path: Path) -> None:
+    """After the included file, the including file's lines are global again (as sshd reads
+    them), so a Match block of a drop-in does not swallow the settings that follow."""
+    files = {"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin no\n",
+             "/etc/ssh/sshd_config.d/10.conf": "Match User bob\nX11Forwarding yes\n"}
+    root = lay_out_root({"files": files}, tmp_path / "image")
+    outcome = sshd_effective(OfflineRootHost(root), SshdRuntimeParams(expected={"PermitRootLogin": ["no"]}))
+    assert outcome.status is Status.PASS, outcome.message
+    assert outcome.observed["match_blocks"] == ["'Match User bob' (/etc/ssh/sshd_config.d/10.conf line 1)"]
+    (root / "etc/ssh/sshd_config.d/10.conf").write_text("Match User bob\nPermitRootLogin yes\n")
+    assert sshd_effective(OfflineRootHost(root), SshdRuntimeParams(expected={"PermitRootLogin": ["no"]})).status is Status.FAIL
+
+
 # ---------------------------------------------------------------------------- kernel
 
 
@@ -289,8 +355,9 @@ def test_auditd_running_with_rules_passes_and_stopped_fails(audit_lock: None, tm
 
 def test_old_sshd_keyword_spellings_count_offline(tmp_path: Path) -> None:
     """Debian 11's sshd_config says ChallengeResponseAuthentication, which sshd reads as
-    KbdInteractiveAuthentication; a Match block does not change the global settings."""
-    config = "ChallengeResponseAuthentication no\nPasswordAuthentication no\nMatch User backup\n  PasswordAuthentication yes\n"
+    KbdInteractiveAuthentication; a Match block does not change the global settings (and
+    one that keeps the required values passes)."""
+    config = "ChallengeResponseAuthentication no\nPasswordAuthentication no\nMatch User backup\n  X11Forwarding yes\n"
     root = lay_out_root({"files": {"/etc/ssh/sshd_config": config}}, tmp_path / "image")
     params = SshdRuntimeParams(expected={"KbdInteractiveAuthentication": ["no"], "PasswordAuthentication": ["no"]})
     assert sshd_effective(OfflineRootHost(root), params).status is Status.PASS

@@ -6,21 +6,26 @@ Include files, drop-ins and defaults are applied, so a drop-in that re-enables
 nothing is executed; the configuration files are resolved the way sshd reads them (Include
 globs in lexical order, the first value of a keyword wins, Match blocks left out of the
 global settings) over OpenSSH's compiled-in defaults.
+
+``sshd -T`` prints the global settings only: a ``Match`` block applies per connection. So,
+live or offline, every Match block of the files sshd reads (:mod:`compliance.sshd_config`)
+is judged too, as the global settings overridden by the block, whatever its criteria: a
+block that can turn on what the control forbids (``Match all``, ``Match User alice`` with
+``PermitRootLogin yes``) fails the control and is named.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import posixpath
-import re
 from typing import Annotated
 
 from ..errors import CheckError, NotApplicable
 from ..hosts.base import Host
 from ..hosts.requests import ReadFile, Request, RunCommand
+from ..models.common import Status
 from ..models.params import FIXED, INTERSECTION, Params
 from ..predicates.nixos import OPENSSH_DEFAULTS, SshdParams, compare_sshd
-from ..registry import Outcome, probe, verdict
+from ..registry import Outcome, failed, passed, probe, verdict
+from ..sshd_config import MatchBlock, SshdConfig, block_settings, normalise, parse_sshd_config
 from .plan import plans
 
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
@@ -33,25 +38,8 @@ OPENSSH_ALGORITHM_DEFAULTS = {
     "ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
     "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256",
 }
-# Deprecated spellings sshd -T still prints.
-_KEYWORD = re.compile(r"([A-Za-z]+)(?:\s*=\s*|\s+|$)(.*)$")
-# Keywords sshd still accepts under an older name (sshd -T prints the new one).
-KEYWORD_ALIASES = {
-    "challengeresponseauthentication": "kbdinteractiveauthentication",
-    "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
-    "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms",
-}
-ALIASES = {("permitrootlogin", "without-password"): "prohibit-password"}
-
-
 class SshdRuntimeParams(SshdParams):
     sshd_config: Annotated[str, FIXED] = DEFAULT_CONFIG
-
-
-def _normalise(key: str, value: str) -> str:
-    value = value.strip()
-    lowered = value.lower()
-    return ALIASES.get((key, lowered), lowered if lowered in ("yes", "no") or key == "permitrootlogin" else value)
 
 
 def _sshd_argv(config: str) -> tuple[str, ...]:
@@ -69,53 +57,21 @@ def _live_settings(host: Host, config: str) -> dict[str, str]:
         key, _, value = line.partition(" ")
         if key:
             key = key.lower()
-            settings[key] = f"{settings[key]},{value}" if key in settings else _normalise(key, value)
+            settings[key] = f"{settings[key]},{value}" if key in settings else normalise(key, value)
     return settings
 
 
-def _glob(host: Host, pattern: str) -> list[str]:
-    folder, name = posixpath.split(pattern)
-    if not any(c in name for c in "*?["):
-        return [pattern]
-    return [f"{folder}/{n}" for n in sorted(host.listdir(folder) or []) if fnmatch.fnmatchcase(n, name)]
+def read_config_files(host: Host, config: str) -> SshdConfig | None:
+    """sshd_config and its Includes, as sshd reads them: global settings and Match blocks."""
+    return parse_sshd_config(config, host.read_text, host.listdir)
 
 
 def resolve_config_files(host: Host, config: str) -> dict[str, str]:
     """Global settings of sshd_config and its Includes, as sshd would apply them."""
-    settings: dict[str, str] = {}
-
-    def load(path: str, depth: int) -> None:
-        if depth > 16:
-            raise CheckError(f"{path}: Include nesting deeper than 16")
-        text = host.read_text(path)
-        if text is None:
-            if depth == 0:
-                raise NotApplicable(f"no {path}: no OpenSSH server configured")
-            return
-        in_match = False
-        for raw in text.splitlines():
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            match = _KEYWORD.match(line)
-            if match is None:
-                continue
-            key, rest = match.group(1).lower(), match.group(2).strip()
-            key = KEYWORD_ALIASES.get(key, key)
-            if key == "match":
-                in_match = True
-            if in_match:
-                continue
-            if key == "include":
-                for pattern in rest.split():
-                    full = pattern if pattern.startswith("/") else f"/etc/ssh/{pattern}"
-                    for included in _glob(host, full):
-                        load(included, depth + 1)
-                continue
-            settings.setdefault(key, _normalise(key, rest.strip('"')))
-
-    load(config, 0)
-    return settings
+    parsed = read_config_files(host, config)
+    if parsed is None:
+        raise NotApplicable(f"no {config}: no OpenSSH server configured")
+    return parsed.settings
 
 
 def effective_sshd(host: Host, config: str) -> tuple[dict[str, str], str]:
@@ -125,17 +81,38 @@ def effective_sshd(host: Host, config: str) -> tuple[dict[str, str], str]:
     return settings, f"{config} and its Includes (offline root)"
 
 
+def match_blocks(host: Host, config: str) -> list[MatchBlock]:
+    """Every Match block of the files sshd reads. ``sshd -T`` prints the global settings
+    only (Match blocks apply per connection), so a live host has its files read too."""
+    parsed = read_config_files(host, config)
+    if parsed is None:
+        if host.live:
+            raise CheckError(f"{config} could not be read, though sshd -T read it")
+        raise NotApplicable(f"no {config}: no OpenSSH server configured")
+    return parsed.matches
+
+
 def _plan(host: Host, params: SshdRuntimeParams | SshdCryptoParams) -> list[Request]:
     if host.live:
-        return [RunCommand(_sshd_argv(params.sshd_config))]
+        return [RunCommand(_sshd_argv(params.sshd_config)), ReadFile(params.sshd_config)]
     return [ReadFile(params.sshd_config)]
 
 
 @probe("sshd_effective", params=SshdRuntimeParams)
 def sshd_effective(host: Host, params: SshdRuntimeParams) -> Outcome:
-    """The SSH server's effective settings (sshd -T: drop-ins and defaults applied) have the required values."""
+    """The SSH server's effective settings (sshd -T: drop-ins and defaults applied) have the required values, also in every Match block of its configuration files."""
     settings, source = effective_sshd(host, params.sshd_config)
-    return compare_sshd(settings, params, source)
+    outcome = compare_sshd(settings, params, source)
+    if outcome.status is not Status.PASS:
+        return outcome
+    blocks = match_blocks(host, params.sshd_config)
+    for block in blocks:
+        inside = compare_sshd(block_settings(settings, block), params, block.name)
+        if inside.status is not Status.PASS:
+            return failed(f"{inside.message} (in {block.name}; a Match block is judged whatever its criteria)",
+                          **{**inside.observed, "match": block.criteria, "match_file": block.file, "match_line": block.line})
+    return passed(f"{outcome.message} and in {len(blocks)} Match block(s)" if blocks else outcome.message,
+                  **{**outcome.observed, "match_blocks": [b.name for b in blocks]})
 
 
 class SshdCryptoParams(Params):
