@@ -2,10 +2,13 @@
 
 One evaluation for all paths (a NixOS configuration takes seconds to evaluate; one
 ``nix eval`` per option would take minutes). Each option is read under ``tryEval`` and
-serialised on its own, so an option that throws, is undefined or holds a function is
-reported as unavailable instead of failing the whole run; a predicate that needs it then
-reports ``error`` (fail closed). Passwords and password hashes are replaced by
-``"<redacted>"``: checks only need to know they are set, and facts travel in packets.
+serialised on its own, so an option that throws (anywhere inside its value) or cannot be
+serialised is reported as *unavailable* instead of failing the whole run; a predicate that
+needs it then reports ``error`` (fail closed). An attribute that its attribute set simply
+does not have (a freeform setting nobody set) is reported as *absent*: a different fact,
+which only the few predicates that document a default for it may read as that default.
+Passwords and password hashes are replaced by ``"<redacted>"``: checks only need to know
+they are set, and facts travel in packets.
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ _APPLY = r"""
 cfg0: let
   cfg = if builtins.isAttrs cfg0 && cfg0 ? config && !(cfg0 ? _module) then cfg0.config else cfg0;
   paths = builtins.fromJSON "@PATHS@";
+  # Absent only when an attribute set lacks the name; a step into anything that is not an
+  # attribute set (or that throws) is no evidence of absence.
   walk = v: p:
     if p == [] then { ok = true; value = v; }
-    else if builtins.isAttrs v && builtins.hasAttr (builtins.head p) v
+    else if !(builtins.isAttrs v) then { ok = false; absent = false; }
+    else if builtins.hasAttr (builtins.head p) v
     then walk (builtins.getAttr (builtins.head p) v) (builtins.tail p)
-    else { ok = false; };
+    else { ok = false; absent = true; };
   # Functions cannot be serialised (and toJSON's error is not catchable): print them as
   # "<function>" the way the repl shows them; derivations become their store path.
   # Passwords and password hashes never leave the evaluation (facts end up in evidence
@@ -52,8 +58,10 @@ cfg0: let
       json = if found.success && found.value.ok
         then builtins.tryEval (builtins.toJSON (top p found.value.value))
         else { success = false; };
-    in if json.success then json.value else null;
-in map read paths
+    in if json.success then json.value
+       else if found.success && !found.value.ok && found.value.absent then { absent = true; }
+       else null;
+in if builtins.isAttrs cfg then map read paths else { notConfiguration = builtins.typeOf cfg; }
 """
 
 
@@ -73,15 +81,29 @@ def installable_for_flake(ref: str) -> str:
     return f'{flake}#nixosConfigurations."{host}".config'
 
 
+class _NotAConfiguration(Exception):
+    """The evaluated value is not an attribute set: no option can be read from it."""
+
+
+_ABSENT = {"absent": True}
+
+
 def _eval_list(args: list[str], expected: int, timeout: float) -> list[Any]:
     output = nix.run(args, timeout=timeout)
     try:
         values = orjson.loads(output)
     except orjson.JSONDecodeError:
         raise NixError("nix eval printed something that is not JSON") from None
+    if isinstance(values, dict) and isinstance(kind := values.get("notConfiguration"), str):
+        raise _NotAConfiguration(kind)
     if not isinstance(values, list) or len(values) != expected:
         raise NixError("nix eval returned an unexpected shape")
     return values
+
+
+def _a(kind: str) -> str:
+    """``builtins.typeOf``'s word with its article: "an int", "a list"."""
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 def evaluate_facts(
@@ -110,6 +132,9 @@ def evaluate_facts(
         origin = {"file": str(nix_file), **({"attr": attr} if attr else {})}
     try:
         values = _eval_list(args, len(unique), timeout)
+    except _NotAConfiguration as kind:
+        raise InputError(flake or nix_file or "", f"the value is {_a(str(kind))}, not a NixOS configuration "
+                         "(an attribute set of options, or one with 'config')") from None
     except NixError as whole:
         # Some errors escape tryEval (e.g. a missing attribute deep inside a value): read
         # the options one by one so that only the broken ones are unavailable.
@@ -118,16 +143,19 @@ def evaluate_facts(
             single = [*args[:-1], apply_expression([segments])]
             try:
                 values.extend(_eval_list(single, 1, timeout))
-            except NixError:
+            except (NixError, _NotAConfiguration):
                 values.append(None)
         if all(v is None for v in values):
             raise NixError(f"evaluating facts from {flake or nix_file}: {whole}") from None
     options: dict[str, Any] = {}
     unavailable: list[str] = []
+    absent: list[str] = []
     for segments, value in zip(unique, values, strict=True):
-        if value is None:
+        if value == _ABSENT:
+            absent.append(join_option_path(segments))
+        elif isinstance(value, str):
+            set_path(options, segments, orjson.loads(value))
+        else:
             unavailable.append(join_option_path(segments))
-            continue
-        set_path(options, segments, orjson.loads(value))
-    origin.update({"evaluated": isoformat(now()), "nix": nix.version(), "unavailable": unavailable})
+    origin.update({"evaluated": isoformat(now()), "nix": nix.version(), "unavailable": unavailable, "absent": absent})
     return {"facts_version": FACTS_VERSION, "origin": origin, "options": options}

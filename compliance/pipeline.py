@@ -14,7 +14,7 @@ import orjson
 from . import assessment as assessment_mod
 from . import attestations, clock, engine, gate
 from .catalog import Catalog, load_catalog
-from .errors import InputError, UsageError
+from .errors import CheckError, InputError, UsageError
 from .fsutil import parse_json, read_bytes
 from .inputs.closure import read_closure
 from .inputs.documents import read_policy, read_waivers
@@ -116,7 +116,10 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     if subject.commit is None and subject.facts is not None:
         from .inputs.facts import lookup_or
 
-        revision = lookup_or(subject.facts, "system.configurationRevision", None)
+        try:
+            revision = lookup_or(subject.facts, "system.configurationRevision", None)
+        except CheckError:  # it threw: the subject names no commit; controls reading it say why
+            revision = None
         if isinstance(revision, str) and revision:
             subject.commit = revision
     subject.inputs = [item.ref for item in loaded]

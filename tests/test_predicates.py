@@ -15,8 +15,8 @@ from compliance.selection import SelectedControl
 from compliance.subject import Subject
 
 
-def _facts(options: dict[str, Any], unavailable: list[str] | None = None) -> Subject:
-    doc = {"facts_version": 1, "origin": {"unavailable": unavailable or []}, "options": options}
+def _facts(options: dict[str, Any], absent: list[str] | None = None, unavailable: list[str] | None = None) -> Subject:
+    doc = {"facts_version": 1, "origin": {"absent": absent or [], "unavailable": unavailable or []}, "options": options}
     return Subject(facts=parse_facts(doc, "test facts"))
 
 
@@ -67,8 +67,8 @@ def _nix(extra_options: str = "", **settings: Any) -> Subject:
     base = {"substituters": ["https://cache.nixos.org"], "trusted-substituters": [], "trusted-public-keys": [NIXOS_KEY],
             "require-sigs": True, "trusted-users": ["root"]}
     given = {k.replace("_", "-"): v for k, v in settings.items()}
-    unavailable = [p for p in EXTRA_SETTINGS if p.rsplit(".", 1)[1] not in given]
-    return _facts({"nix": {"settings": {**base, **given}, "extraOptions": extra_options}}, unavailable)
+    absent = [p for p in EXTRA_SETTINGS if p.rsplit(".", 1)[1] not in given]
+    return _facts({"nix": {"settings": {**base, **given}, "extraOptions": extra_options}}, absent)
 
 
 @pytest.mark.parametrize(("function", "subject", "status", "words"), [

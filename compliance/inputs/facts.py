@@ -67,46 +67,65 @@ def join_option_path(segments: tuple[str, ...] | list[str]) -> str:
     return ".".join(out)
 
 
-_MISSING = object()
+def _listed(facts: ConfigFacts, key: str, path: str) -> bool:
+    """Whether ``origin[key]`` (``unavailable`` or ``absent``) names the option ``path``."""
+    listed = facts.origin.get(key, [])
+    wanted = split_option_path(path)
+    return isinstance(listed, list) and any(isinstance(p, str) and _safe_split(p) == wanted for p in listed)
+
+
+def _missing(facts: ConfigFacts, path: str) -> CheckError:
+    if _listed(facts, "unavailable", path):
+        why = "evaluating it failed (it, or part of its value, throws or cannot be serialised)"
+    elif _listed(facts, "absent", path):
+        why = "it is not defined"
+    else:
+        why = "evaluate it with 'compliance facts'"
+    return CheckError(f"option {path} is not in the facts ({facts.source}): {why}")
+
+
+def _find(facts: ConfigFacts, path: str) -> tuple[bool, Any]:
+    node: Any = facts.options
+    for segment in split_option_path(path):
+        if not isinstance(node, dict) or segment not in node:
+            return False, None
+        node = node[segment]
+    return True, node
 
 
 def lookup(facts: ConfigFacts, path: str) -> Any:
     """The value of an option; raises :class:`CheckError` (→ error result) when the facts
     do not hold it. A missing fact is never read as a default."""
-    node: Any = facts.options
-    for segment in split_option_path(path):
-        if not isinstance(node, dict) or segment not in node:
-            raise CheckError(f"option {path} is not in the facts ({facts.source}); evaluate it with 'compliance facts'")
-        node = node[segment]
-    return node
+    found, value = _find(facts, path)
+    if not found:
+        raise _missing(facts, path)
+    return value
 
 
 def lookup_or(facts: ConfigFacts, path: str, default: Any) -> Any:
-    node: Any = facts.options
-    for segment in split_option_path(path):
-        if not isinstance(node, dict) or segment not in node:
-            return default
-        node = node[segment]
-    return node
+    """For values a check can also take from elsewhere, or whose absence it judges itself:
+    ``default`` when the facts do not hold the option, but an error when its evaluation
+    failed (a configuration that throws is never read as one that says nothing)."""
+    found, value = _find(facts, path)
+    if found:
+        return value
+    if _listed(facts, "unavailable", path):
+        raise _missing(facts, path)
+    return default
 
 
 def lookup_optional(facts: ConfigFacts, path: str, default: Any) -> Any:
-    """For options that may legitimately be undefined (freeform attribute sets such as
-    ``nixpkgs.config``): ``default`` when the facts record that the option was evaluated
-    and is undefined (``origin.unavailable``), the value when present, and an error when
-    the facts never tried to read it."""
-    node: Any = facts.options
-    for segment in split_option_path(path):
-        if not isinstance(node, dict) or segment not in node:
-            unavailable = facts.origin.get("unavailable", [])
-            wanted = split_option_path(path)
-            if isinstance(unavailable, list) and any(
-                isinstance(u, str) and _safe_split(u) == wanted for u in unavailable
-            ):
-                return default
-            raise CheckError(f"option {path} is not in the facts ({facts.source}); evaluate it with 'compliance facts'")
-        node = node[segment]
-    return node
+    """For options that may legitimately be undefined (names in freeform attribute sets such
+    as ``nixpkgs.config`` or ``nix.settings``): ``default`` only when the facts record that
+    the attribute set was evaluated and does not have the name (``origin.absent``); the
+    value when present; an error when its evaluation failed (``origin.unavailable``) or the
+    facts never tried to read it."""
+    found, value = _find(facts, path)
+    if found:
+        return value
+    if _listed(facts, "absent", path) and not _listed(facts, "unavailable", path):
+        return default
+    raise _missing(facts, path)
 
 
 def _safe_split(path: str) -> tuple[str, ...] | None:
