@@ -76,3 +76,40 @@ def test_a_value_that_is_not_a_configuration_is_bad_input(tmp_path: Path, value:
     assert one_line_error(result).endswith(f"{source}: the value is {kind}, not a NixOS configuration "
                                            "(an attribute set of options, or one with 'config')")
     assert not out.exists()
+
+
+AGPL_DENIED = {"agpl-3.0-only", "agpl-3.0-or-later"}
+
+
+@pytest.mark.parametrize(("expression", "denied", "allowed"), [
+    ("AGPL-3.0", AGPL_DENIED, False), ("AGPL-3.0+", AGPL_DENIED, False), ("MIT AND AGPL-3.0", AGPL_DENIED, False),
+    ("agpl3Only", AGPL_DENIED, False), ("agpl3Plus", AGPL_DENIED, False),
+    ("GNU Affero General Public License v3.0 only", AGPL_DENIED, False),
+    ("GNU Affero General Public License v3.0 or later", {"agpl-3.0-or-later"}, False),
+    ("GPL-2.0", {"gpl-2.0-only"}, False), ("GPL-3.0+", {"gpl-3.0-or-later"}, False), ("LGPL-2.1", {"lgpl-2.1-only"}, False),
+    ("LGPL-2.1+", {"lgpl-2.1-or-later"}, False), ("GPL-2.0-with-classpath-exception", {"gpl-2.0-only"}, False),
+    ("lgpl21Plus", {"lgpl-2.1-or-later"}, False), ("GNU Library General Public License v2 only", {"lgpl-2.0-only"}, False),
+    # a denylist in the older spelling denies the current one
+    ("GPL-3.0-only", {"gpl-3.0"}, False),
+    # other versions and families stay allowed
+    ("GPL-2.0", {"gpl-3.0-only", "gpl-3.0-or-later"}, True), ("LGPL-3.0", AGPL_DENIED, True), ("GPL-3.0", AGPL_DENIED, True),
+    ("MIT OR AGPL-3.0", AGPL_DENIED, True),
+])
+def test_deprecated_gnu_licence_ids_meet_the_denylist(expression: str, denied: set[str], allowed: bool) -> None:
+    from compliance.predicates.sbom import licence_allowed
+
+    assert licence_allowed(expression, denied) is allowed
+
+
+def _sbom(tmp_path: Path, components: list[dict[str, object]]) -> Path:
+    path = tmp_path / "bom.cdx.json"
+    path.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": components}))
+    return path
+
+
+def test_the_gate_denies_agpl_under_its_deprecated_id(tmp_path: Path) -> None:
+    components = [{"type": "library", "bom-ref": f"c{i}", "name": f"p{i}", "version": "1.0", "purl": f"pkg:nix/p{i}@1.0",
+                   "licenses": [{"license": {"id": licence}}]} for i, licence in enumerate(["AGPL-3.0", "AGPL-3.0+", "MIT"])]
+    result = run("gate", "--sbom", str(_sbom(tmp_path, components)), "--format", "json")
+    sc08 = next(r for r in json.loads(result.stdout)["assessment"]["results"] if r["control_id"] == "SC-08")
+    assert sc08["status"] == "fail" and sc08["message"].startswith("2 component(s) carry a denied licence"), sc08

@@ -108,6 +108,34 @@ _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 
 _OPERATORS = {"AND", "OR", "WITH", "(", ")"}
 
+# The GNU licences under the names an SBOM may still use for them, each read as the current
+# SPDX id, so that a denylist of current ids also catches the older spellings:
+# deprecated SPDX ids (GPL-2.0 is GPL-2.0-only, GPL-2.0+ GPL-2.0-or-later; the
+# GPL-2.0-with-*-exception ids are the licence with an exception, which does not change it),
+# nixpkgs' names (agpl3Only, lgpl21Plus) and the SPDX full names.
+_DEPRECATED_GNU = re.compile(r"(?P<family>a?gpl|lgpl|gfdl)-(?P<version>\d\.\d)(?:-with-[a-z]+-exception)?(?P<later>\+)?")
+_NIXPKGS_GNU = re.compile(r"(?P<family>a?gpl|lgpl|fdl)(?P<major>\d)(?P<minor>\d?)(?P<kind>only|plus)")
+_FULL_NAME_GNU = re.compile(
+    r"gnu (?P<family>affero |lesser |library |free documentation )?(?:general public )?license"
+    r" v(?P<version>\d(?:\.\d)?)(?P<kind> only| or later)?"
+)
+_FULL_NAME_FAMILY = {None: "gpl", "affero ": "agpl", "lesser ": "lgpl", "library ": "lgpl", "free documentation ": "gfdl"}
+
+
+def canonical_licence(name: str) -> str:
+    """``name`` casefolded, and as its current SPDX id when it is an older name of a GNU licence."""
+    folded = " ".join(name.casefold().split())
+    if match := _DEPRECATED_GNU.fullmatch(folded):
+        return f"{match['family']}-{match['version']}-{'or-later' if match['later'] else 'only'}"
+    if match := _NIXPKGS_GNU.fullmatch(folded):
+        family = "gfdl" if match["family"] == "fdl" else match["family"]
+        return f"{family}-{match['major']}.{match['minor'] or '0'}-{'only' if match['kind'] == 'only' else 'or-later'}"
+    if match := _FULL_NAME_GNU.fullmatch(folded):
+        version = match["version"] if "." in match["version"] else f"{match['version']}.0"
+        later = match["kind"] == " or later"
+        return f"{_FULL_NAME_FAMILY[match['family']]}-{version}-{'or-later' if later else 'only'}"
+    return folded
+
 
 def licence_allowed(expression: str, denied: set[str]) -> bool:
     """Evaluate an SPDX expression: OR needs one allowed branch, AND needs all; ``WITH``
@@ -117,8 +145,10 @@ def licence_allowed(expression: str, denied: set[str]) -> bool:
     tokens = _TOKEN.findall(expression)
     pos = 0
 
+    denied = {canonical_licence(d) for d in denied}
+
     def is_denied(token: str) -> bool:
-        return token.rstrip("+").casefold() in denied or token.casefold() in denied
+        return canonical_licence(token.rstrip("+")) in denied or canonical_licence(token) in denied
 
     def term() -> bool:
         nonlocal pos
@@ -160,7 +190,7 @@ def licence_allowed(expression: str, denied: set[str]) -> bool:
         return result
     except ValueError:
         words = [t for t in tokens if t.upper() not in _OPERATORS]
-        return expression.casefold() not in denied and not any(is_denied(w) for w in words)
+        return not is_denied(expression) and not any(is_denied(w) for w in words)
 
 
 @predicate("licence_policy", params=LicencePolicyParams, needs=["sbom"])
