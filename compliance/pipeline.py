@@ -180,6 +180,9 @@ def run_gate(opts: GateOptions) -> GateRun:
     for waiver in waivers:
         if waiver.control not in catalog.controls:
             raise InputError(opts.waivers or "waivers", f"waiver {waiver.id} names unknown control {waiver.control!r}")
+    for name, control in policy.control_ids():
+        if control not in catalog.controls:
+            raise InputError(opts.policy or "policy", f"{name} names unknown control {control!r}")
     if not (opts.closure or opts.sbom or opts.facts or opts.flake or opts.nix_file):
         raise UsageError("nothing to assess: give --closure, --sbom or --facts (see 'compliance gate --help')")
     attested = _read_attestations(opts, loaded)

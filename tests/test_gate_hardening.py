@@ -113,3 +113,15 @@ def test_the_gate_denies_agpl_under_its_deprecated_id(tmp_path: Path) -> None:
     result = run("gate", "--sbom", str(_sbom(tmp_path, components)), "--format", "json")
     sc08 = next(r for r in json.loads(result.stdout)["assessment"]["results"] if r["control_id"] == "SC-08")
     assert sc08["status"] == "fail" and sc08["message"].startswith("2 component(s) carry a denied licence"), sc08
+
+
+@pytest.mark.parametrize("field", ["block_controls", "never_block"])
+def test_a_policy_naming_an_unknown_control_is_bad_input(tmp_path: Path, field: str) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'{field} = ["SC-08", "SC-99"]\n')
+    out = tmp_path / "results.json"
+    sbom = _sbom(tmp_path, [{"type": "library", "name": "p", "version": "1", "licenses": [{"license": {"id": "MIT"}}]}])
+    result = run("gate", "--sbom", str(sbom), "--policy", str(policy), "-o", f"json={out}")
+    assert result.code == 2
+    assert one_line_error(result).endswith(f"{policy}: {field} names unknown control 'SC-99'")
+    assert not out.exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -61,6 +61,14 @@ class Policy(Strict):
     max_waiver_days: int | None = Field(default=None, ge=1)
     block_controls: list[str] = []  # always blocking, whatever their severity
     never_block: list[str] = []  # reported only
+
+    # The fields that name controls: a misspelt id would silently do nothing (a control the
+    # policy means to block would not), so the gate checks each against the catalog.
+    CONTROL_ID_FIELDS: ClassVar[tuple[str, ...]] = ("block_controls", "never_block")
+
+    def control_ids(self) -> list[tuple[str, str]]:
+        """Every (field, control id) the policy names."""
+        return [(name, control) for name in self.CONTROL_ID_FIELDS for control in getattr(self, name)]
 
 
 class WaiverScope(Strict):
