@@ -1,10 +1,14 @@
 """Which controls an assessment runs, with which parameter values, and why.
 
-Profiles select controls (by id, tag or cited framework) and tune their parameters. When
-several profiles are active, every parameter takes the strictest value any of them sets
-(each parameter's model says what "stricter" means), and the selection records which
-profile set each value, so the report can show it. A value no profile sets keeps the
-catalog default. Union-like merges of two profiles are credited to both ("a+b").
+Profiles select controls (by id, tag or cited framework) and tune their parameters. Each
+requested profile, with the profiles it extends, has its own value for every parameter
+of a control it selects: the strictest value it or its parents set, or else the catalog
+default. When several profiles are requested, every parameter takes the strictest of
+those values (each parameter's model says what "stricter" means), so that adding a
+profile can never make the assessment laxer than any one of them alone would be. The
+selection records which profile set each value, so the report can show it: a profile id,
+"default" when no profile sets it, "default (p)" when the catalog default held by
+profile p is stricter than what another profile set, and "a+b" for union-like merges.
 """
 
 from __future__ import annotations
@@ -90,6 +94,62 @@ def _selected_ids(catalog: Catalog, profile_ids: list[str]) -> list[str]:
     return sorted(chosen)
 
 
+@dataclass(frozen=True)
+class _Merge:
+    """Folds the values of one parameter of one control, keeping who set the winner."""
+
+    catalog: Catalog
+    cid: str
+    models: dict[str, type[Params]]
+
+    def fold(self, values: dict[str, Any], sources: dict[str, str], name: str, candidate: Any, source: str, pid: str) -> None:
+        """Keep the stricter of ``values[name]`` and ``candidate`` (the current one wins ties);
+        ``pid`` is the profile whose file is blamed when the two cannot be reconciled."""
+        try:
+            merged = strictness_of(self.models[name], name).stricter(values[name], candidate)
+        except ValueError as exc:
+            raise CatalogError(self.catalog.files[pid], f"params.{self.cid}.{name}: {exc}") from None
+        if merged != values[name]:
+            sources[name] = source if merged == candidate else f"{sources[name]}+{source}"
+        values[name] = merged
+
+    def chain(self, chain: list[str], defaults: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The values one requested profile and the profiles it extends give the control."""
+        values = dict(defaults)
+        sources = {name: DEFAULT_SOURCE for name in values}
+        for pid in chain:
+            for name, raw in self.catalog.profiles[pid].params.get(self.cid, {}).items():
+                model = self.models[name]
+                candidate = model.model_validate({**own_values(model, values), name: raw}).model_dump(mode="json")[name]
+                if sources[name] == DEFAULT_SOURCE:
+                    # Within one profile's own line the first value set replaces the catalog
+                    # default, even a laxer one: that profile decided it for itself.
+                    values[name], sources[name] = candidate, pid
+                else:
+                    self.fold(values, sources, name, candidate, pid, pid)
+        return values, sources
+
+    def profiles(self, chains: dict[str, list[str]], defaults: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """The strictest of the values each requested profile gives the control."""
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        overridden: set[str] = set()
+        for rid, chain in chains.items():
+            own, own_sources = self.chain(chain, defaults)
+            for name, candidate in own.items():
+                source = own_sources[name]
+                if source == DEFAULT_SOURCE:
+                    source = f"{DEFAULT_SOURCE} ({rid})"
+                else:
+                    overridden.add(name)
+                if name in values:
+                    self.fold(values, sources, name, candidate, source, rid)
+                else:
+                    values[name], sources[name] = candidate, source
+        # A default no profile departs from is simply the default.
+        return values, {name: source if name in overridden else DEFAULT_SOURCE for name, source in sources.items()}
+
+
 def select(catalog: Catalog, requested: list[str], kind: CheckKind | None = None) -> Selection:
     """Resolve ``requested`` profiles (none: every control) for checks of ``kind``.
 
@@ -97,6 +157,8 @@ def select(catalog: Catalog, requested: list[str], kind: CheckKind | None = None
     whose checks are all of the other kind are left to the other mode.
     """
     profiles = expand_profiles(catalog, requested) if requested else []
+    chains = {rid: expand_profiles(catalog, [rid]) for rid in dict.fromkeys(requested)}
+    selects = {rid: set(_selected_ids(catalog, chain)) for rid, chain in chains.items()}
     ids = _selected_ids(catalog, profiles) if profiles else sorted(catalog.controls)
     selected: list[SelectedControl] = []
     for cid in ids:
@@ -104,25 +166,12 @@ def select(catalog: Catalog, requested: list[str], kind: CheckKind | None = None
         if kind is not None and control.checks and not control.checks_of(kind):
             continue
         models = _param_models(control)
-        values = _defaults(control, models)
-        sources = {name: DEFAULT_SOURCE for name in values}
-        for pid in profiles:
-            overrides = catalog.profiles[pid].params.get(cid, {})
-            for name, raw in overrides.items():
-                model = models[name]
-                candidate = model.model_validate({**own_values(model, values), name: raw}).model_dump(mode="json")[name]
-                if sources[name] == DEFAULT_SOURCE:
-                    # The first profile to set a value replaces the catalog default, even
-                    # with a laxer one: defaults are a baseline, profiles are decisions.
-                    values[name], sources[name] = candidate, pid
-                    continue
-                try:
-                    merged = strictness_of(model, name).stricter(values[name], candidate)
-                except ValueError as exc:
-                    raise CatalogError(catalog.files[pid], f"params.{cid}.{name}: {exc}") from None
-                if merged != values[name]:
-                    sources[name] = pid if merged == candidate else f"{sources[name]}+{pid}"
-                values[name] = merged
+        defaults = _defaults(control, models)
+        selecting = {rid: chain for rid, chain in chains.items() if cid in selects[rid]}
+        if selecting:
+            values, sources = _Merge(catalog, cid, models).profiles(selecting, defaults)
+        else:
+            values, sources = defaults, {name: DEFAULT_SOURCE for name in defaults}
         selected.append(SelectedControl(control, values, sources))
     frameworks: list[FrameworkId] = []
     for pid in profiles:

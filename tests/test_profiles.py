@@ -13,6 +13,7 @@ import pytest
 from compliance.catalog import default_catalog_dir, load_catalog
 from compliance.errors import CatalogError
 from compliance.models.frameworks import AnssiLevel, FrameworkId
+from compliance.models.params import strictness_of
 from compliance.models.results import GateReport
 from compliance.selection import anssi_levels_cited, select
 from tests.support.cli import run
@@ -95,6 +96,26 @@ def test_an_equal_value_stays_credited_to_the_first_profile() -> None:
     assert _param(["nis2-important", "iso27001"], "SC-05", "max_age_days") == (30, "nis2-important")
 
 
+@pytest.mark.parametrize("order", [["nis2-important", "dora"], ["dora", "nis2-important"]])
+def test_a_laxer_profile_does_not_loosen_another_that_keeps_the_default(order: list[str]) -> None:
+    # dora allows a week-old scan; nis2-important keeps the catalog's 24 hours.
+    assert _param(["nis2-important"], "SC-13", "max_scan_age_hours") == (24.0, "default")
+    assert _param(["dora"], "SC-13", "max_scan_age_hours") == (168.0, "dora")
+    assert _param(order, "SC-13", "max_scan_age_hours") == (24.0, "default (nis2-important)")
+
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.permutations(sorted(CATALOG.profiles), 2)))
+def test_adding_a_profile_never_loosens_a_parameter(first: str, second: str) -> None:
+    alone = {s.control.id: s.params for s in select(CATALOG, [first]).controls}
+    for both in select(CATALOG, [first, second]).controls:
+        if both.control.id not in alone:
+            continue
+        for name, value in both.params.items():
+            model = CATALOG.param_model(both.control, name)
+            assert model is not None
+            assert strictness_of(model, name).stricter(value, alone[both.control.id][name]) == value, (both.control.id, name)
+
+
 def _catalog_with(tmp_path: Path, profiles: dict[str, str], *, drop: tuple[str, ...] = ()) -> Path:
     root = tmp_path / "controls"
     shutil.copytree(default_catalog_dir(), root)
@@ -112,6 +133,15 @@ def test_a_union_merge_of_two_profiles_is_credited_to_both(tmp_path: Path) -> No
     })
     selected = select(load_catalog(root), ["team-a", "team-b"]).controls
     assert [(s.params["denylist"], s.sources["denylist"]) for s in selected] == [(["telnet*", "gdb"], "team-a+team-b")]
+
+
+def test_a_profile_sets_parameters_only_of_the_controls_it_selects(tmp_path: Path) -> None:
+    root = _catalog_with(tmp_path, {
+        "team-a": 'id = "team-a"\ntitle = "A"\n[select]\ncontrols = ["SC-13"]\n',
+        "team-b": 'id = "team-b"\ntitle = "B"\n[select]\ncontrols = ["SC-11"]\n[params.SC-13]\nmax_scan_age_hours = 1.0\n',
+    })
+    selected = {s.control.id: s for s in select(load_catalog(root), ["team-a", "team-b"]).controls}
+    assert (selected["SC-13"].params["max_scan_age_hours"], selected["SC-13"].sources["max_scan_age_hours"]) == (24.0, "default")
 
 
 def test_an_unknown_anssi_level_is_a_load_error_naming_the_profile(tmp_path: Path) -> None:
