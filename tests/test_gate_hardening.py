@@ -125,3 +125,15 @@ def test_a_policy_naming_an_unknown_control_is_bad_input(tmp_path: Path, field: 
     assert result.code == 2
     assert one_line_error(result).endswith(f"{policy}: {field} names unknown control 'SC-99'")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("line", ["include /etc/nix/extra.conf", "!include /etc/nix/secret.conf", "  include\t/x # lab"])
+@pytest.mark.parametrize("function", ["substituters_trusted", "nix_trusted_users"])
+def test_a_nix_conf_include_cannot_be_judged(line: str, function: str) -> None:
+    from compliance.models.common import Status
+    from tests.test_predicates import _nix, _run
+
+    status, message = _run(function, _nix(f"experimental-features = nix-command\n{line}\n"))
+    assert status is Status.ERROR and "includes a file outside the configuration" in message, message
+    # a setting merely named like the keyword is no include
+    assert _run(function, _nix("include-foo = 1\n"))[0] is Status.PASS

@@ -42,8 +42,9 @@ def _strings(value: Any, option: str) -> list[str]:
 
 
 def extra_options(facts: ConfigFacts) -> list[tuple[str, str]]:
-    """The ``name = value`` lines of nix.extraOptions, in order (``include`` lines are not
-    followed: what a file outside the configuration says cannot be judged here)."""
+    """The ``name = value`` lines of nix.extraOptions, in order. An ``include`` or
+    ``!include`` line is an error: the file it names is outside the configuration and may
+    set any of these settings (require-sigs = false) after the lines seen here."""
     text = lookup(facts, "nix.extraOptions")
     if text is None:
         return []
@@ -51,6 +52,10 @@ def extra_options(facts: ConfigFacts) -> list[tuple[str, str]]:
         raise CheckError("nix.extraOptions is not a string")
     lines = []
     for raw in text.splitlines():
+        words = raw.split("#", 1)[0].split()
+        if words and words[0] in ("include", "!include"):
+            raise CheckError(f"nix.extraOptions includes a file outside the configuration ({' '.join(words)}): "
+                             "the settings it holds cannot be judged")
         name, sep, value = raw.split("#", 1)[0].partition("=")
         if sep and name.strip():
             lines.append((name.strip(), value.strip()))
