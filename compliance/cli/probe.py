@@ -41,7 +41,7 @@ def _check_nonce(nonce: str) -> str:
 @click.option("--key", required=True, metavar="K", help="Signing key (cosign-compatible; password in COSIGN_PASSWORD).")
 @click.option("--nonce", required=True, metavar="N", help="The wave's nonce: binds the report to this wave.")
 @click.option("--expect-closure", metavar="PATH", help="The approved system closure (store path, or a link to it).")
-@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Time limit of one check, in seconds.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True, help="Time limit of one check, and of each command or file-system walk the probes run, in seconds.")
 @click.option("--output", "-o", required=True, metavar="F", help="Where to write the signed report (a DSSE envelope).")
 @catalog_option
 def probe_command(

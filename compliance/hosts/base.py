@@ -97,6 +97,9 @@ OFFLINE_IDENTITY: dict[str, Request] = {
 }
 
 
+DEFAULT_COLLECT_TIMEOUT = 60.0
+
+
 class Host(ABC):
     """A machine to probe: the local one, one reached over SSH, or an offline root."""
 
@@ -110,6 +113,9 @@ class Host(ABC):
         # Set by the runner: what the report is bound to and what sampling is keyed on.
         self.expected_closure: str | None = None
         self.nonce: str = ""
+        # The time limit of each command or file-system walk of a batch (``--timeout``): one
+        # that runs out is an ``error`` answer for the checks that needed it.
+        self.timeout: float = DEFAULT_COLLECT_TIMEOUT
 
     # ---------------------------------------------------------------- transport
 
@@ -275,7 +281,7 @@ class PlanningView(Host):
         self.kind, self.live = real.kind, real.live
         self._address = real.address
         self._cache = dict(real._cache)
-        self.expected_closure, self.nonce = real.expected_closure, real.nonce
+        self.expected_closure, self.nonce, self.timeout = real.expected_closure, real.nonce, real.timeout
         self.wanted: list[Request] = []
 
     @property

@@ -35,7 +35,6 @@ from .requests import (
     vanished_only,
 )
 
-COMMAND_TIMEOUT = 60.0
 MAX_LINKS = 40
 # Where administration tools live on NixOS and Debian, whatever PATH the caller had.
 EXTRA_PATH = "/run/current-system/sw/bin:/run/current-system/sw/sbin:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin"
@@ -162,10 +161,13 @@ class FilesystemHost(Host):
         roots = [prefix + r for r in request.roots if os.path.lexists(prefix + r)]
         if not roots:
             return Observation(request, ObservationStatus.OK, b"")
-        proc = subprocess.run(
-            find_argv(roots, [prefix + p for p in request.prune]),
-            capture_output=True, env=command_env(), timeout=COMMAND_TIMEOUT, check=False,
-        )
+        try:
+            proc = subprocess.run(
+                find_argv(roots, [prefix + p for p in request.prune]),
+                capture_output=True, stdin=subprocess.DEVNULL, env=command_env(), timeout=self.timeout, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return Observation(request, ObservationStatus.ERROR, detail=f"the walk timed out after {self.timeout:g} s")
         if proc.returncode != 0 and not vanished_only(proc.stderr):
             return Observation(request, ObservationStatus.ERROR, exit_code=proc.returncode, stderr=proc.stderr,
                                detail=proc.stderr.decode("utf-8", "replace").strip().splitlines()[0])
@@ -207,12 +209,12 @@ class LocalHost(FilesystemHost):
         try:
             proc = subprocess.run(
                 list(request.argv), capture_output=True, stdin=subprocess.DEVNULL,
-                env=command_env(), timeout=COMMAND_TIMEOUT, check=False,
+                env=command_env(), timeout=self.timeout, check=False,
             )
         except FileNotFoundError:
             return Observation(request, ObservationStatus.MISSING, detail=f"{request.argv[0]}: command not found")
         except subprocess.TimeoutExpired:
-            return Observation(request, ObservationStatus.ERROR, detail=f"timed out after {COMMAND_TIMEOUT:g} s")
+            return Observation(request, ObservationStatus.ERROR, detail=f"timed out after {self.timeout:g} s")
         return Observation(request, ObservationStatus.OK, proc.stdout, exit_code=proc.returncode, stderr=proc.stderr)
 
     def _processes(self, request: ListProcesses) -> Observation:

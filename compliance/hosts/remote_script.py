@@ -31,14 +31,14 @@ from .requests import (
     vanished_only,
 )
 
-COMMAND_TIMEOUT_S = 60
+COMMAND_TIMEOUT_S = 60.0
 PRELUDE = f"""\
 PATH="$PATH:{EXTRA_PATH}"; LC_ALL=C; export PATH LC_ALL
 umask 077
 t=$(mktemp -d) || {{ echo "mktemp -d failed" >&2; exit 97; }}
 trap 'rm -rf "$t"' EXIT
 trap 'exit 98' HUP INT TERM
-if command -v timeout >/dev/null 2>&1; then T="timeout -k 5 {COMMAND_TIMEOUT_S}"; else T=; fi
+if command -v timeout >/dev/null 2>&1; then T="timeout -k 5 $LIMIT"; else T=; fi
 e() {{ i=$1; r=$2; f=$3; x=$4; set -- $(wc -c "$t/o$x" "$t/e$x"); printf '%s %s %s %s %s %s\\n' "$TOKEN" "$i" "$r" "$1" "$3" "$f"; cat "$t/o$x" "$t/e$x"; }}
 z() {{ : >"$t/o"; : >"$t/e"; }}
 """
@@ -78,7 +78,7 @@ def _find(index: int, request: FindSpecial) -> str:
     rendered = " ".join(a if a == '"$@"' else _q(a) for a in find)
     return (
         f"( set --; for r in {roots}; do if [ -e \"$r\" ] || [ -L \"$r\" ]; then set -- \"$@\" \"$r\"; fi; done; "
-        f"if [ $# -gt 0 ]; then {rendered} >\"$t/f{index}\" 2>\"$t/e{index}\" </dev/null; r=$?; "
+        f"if [ $# -gt 0 ]; then $T {rendered} >\"$t/f{index}\" 2>\"$t/e{index}\" </dev/null; r=$?; "
         f"else : >\"$t/f{index}\"; : >\"$t/e{index}\"; r=0; fi; "
         f"sort <\"$t/f{index}\" >\"$t/o{index}\"; echo $r >\"$t/r{index}\" ) &\n"
     )
@@ -91,10 +91,11 @@ def _emit_job(index: int) -> str:
     )
 
 
-def render(requests: list[Request], token: str) -> str:
+def render(requests: list[Request], token: str, timeout: float = COMMAND_TIMEOUT_S) -> str:
     """The script: commands and walks start in the background first (they take the time),
-    files are read meanwhile, then every job's answer is printed once all have ended."""
-    lines = [f"TOKEN={_q(token)}\n", PRELUDE]
+    files are read meanwhile, then every job's answer is printed once all have ended. Each
+    command and walk is stopped after ``timeout`` seconds (an ``error`` answer)."""
+    lines = [f"TOKEN={_q(token)}\n", f"LIMIT={timeout:g}\n", PRELUDE]
     jobs: list[int] = []
     for index, request in enumerate(requests):
         if isinstance(request, RunCommand):
@@ -128,7 +129,8 @@ def new_token() -> str:
     return "@@cg-" + secrets.token_hex(8)
 
 
-def parse(output: bytes, requests: list[Request], token: str, source: str) -> dict[Request, Observation]:
+def parse(output: bytes, requests: list[Request], token: str, source: str,
+          timeout: float = COMMAND_TIMEOUT_S) -> dict[Request, Observation]:
     """The observations of a batch; a malformed stream is a transport failure."""
     answers: dict[Request, Observation] = {}
     pos = 0
@@ -151,11 +153,11 @@ def parse(output: bytes, requests: list[Request], token: str, source: str) -> di
             raise ProbeError(f"{source}: truncated answer from the remote script")
         pos = start + out_len + err_len
         request = requests[index]
-        answers[request] = _observation(request, flag, code, data, err)
+        answers[request] = _observation(request, flag, code, data, err, timeout)
     return answers
 
 
-def _observation(request: Request, flag: str, code: int, data: bytes, err: bytes) -> Observation:
+def _observation(request: Request, flag: str, code: int, data: bytes, err: bytes, timeout: float) -> Observation:
     message = err.decode("utf-8", "replace").strip().splitlines()
     first = message[0] if message else f"exit code {code}"
     if flag == "missing":
@@ -164,7 +166,7 @@ def _observation(request: Request, flag: str, code: int, data: bytes, err: bytes
     if flag == "denied":
         return Observation(request, ObservationStatus.DENIED, stderr=err, detail="permission denied")
     if flag == "timeout":
-        return Observation(request, ObservationStatus.ERROR, exit_code=code, stderr=err, detail=f"timed out after {COMMAND_TIMEOUT_S} s")
+        return Observation(request, ObservationStatus.ERROR, exit_code=code, stderr=err, detail=f"timed out after {timeout:g} s")
     if isinstance(request, RunCommand | ListProcesses):
         return Observation(request, ObservationStatus.OK, data, exit_code=code, stderr=err)
     if isinstance(request, FindSpecial):

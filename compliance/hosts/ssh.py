@@ -22,9 +22,11 @@ from urllib.parse import unquote, urlsplit
 from ..errors import ProbeError, UsageError
 from . import remote_script
 from .base import Host
-from .requests import Observation, Request
+from .requests import Observation, ObservationStatus, Request
 
-BATCH_TIMEOUT = 300.0
+# A batch's commands and walks run side by side, each stopped after the host's timeout:
+# the batch as a whole gets that and this much more (connection, file reads, output).
+BATCH_SLACK = 60.0
 CONNECT_TIMEOUT = 10
 
 
@@ -117,17 +119,21 @@ class SshHost(Host):
     def _collect(self, requests: list[Request]) -> dict[Request, Observation]:
         self.connect()
         token = remote_script.new_token()
-        script = remote_script.render(requests, token)
+        script = remote_script.render(requests, token, self.timeout)
         argv = ["ssh", *self._options, "-o", "ControlMaster=no", "-o", f"ControlPath={self._control}",
                 self._destination, "exec /bin/sh -s"]
+        limit = self.timeout + BATCH_SLACK
         try:
-            proc = subprocess.run(argv, input=script.encode(), capture_output=True, timeout=BATCH_TIMEOUT, check=False)
+            proc = subprocess.run(argv, input=script.encode(), capture_output=True, timeout=limit, check=False)
         except subprocess.TimeoutExpired:
-            raise ProbeError(f"{self.address}: the remote batch did not finish within {BATCH_TIMEOUT:g} s") from None
+            # Not an answer to any of them: every request of the batch is an error, and the
+            # checks that needed one say so; the others of the run are still judged.
+            detail = f"the remote batch did not finish within {limit:g} s"
+            return {r: Observation(r, ObservationStatus.ERROR, detail=detail) for r in requests}
         if proc.returncode != 0:
             reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise ProbeError(f"{self.address}: remote batch failed (exit {proc.returncode}): {reason[-1] if reason else 'no message'}")
-        return remote_script.parse(proc.stdout, requests, token, self.address)
+        return remote_script.parse(proc.stdout, requests, token, self.address, self.timeout)
 
     def close(self) -> None:
         if self._open:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from ..errors import CheckError
-from ..hosts.base import Host
+from ..hosts.base import Host, SpecialEntry
 from ..hosts.requests import FindSpecial, ListDir, ReadFile, Request, StatPath
 from ..models.params import INTERSECTION, LOWER, UNION, NoParams, Params, merge
 from ..registry import Outcome, verdict
@@ -137,6 +137,61 @@ DEFAULT_SCAN_ROOTS = ["/"]
 # Nix canonicalises store permissions (no setuid, no world-writable); pseudo file systems
 # have no files at rest.
 DEFAULT_PRUNE = ["/nix/store", "/proc", "/sys", "/dev"]
+MOUNTINFO = "/proc/self/mountinfo"
+# File systems with no files at rest (kernel interfaces), or that walking would trigger
+# (autofs): never walked.
+PSEUDO_FILESYSTEMS = frozenset({
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "pstore", "bpf",
+    "configfs", "fusectl", "mqueue", "hugetlbfs", "autofs", "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "selinuxfs",
+    "nfsd",
+})
+# Another machine's files: not this host's to judge, and a walk could hang on them.
+NETWORK_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "ceph", "glusterfs", "lustre", "9p", "gfs2", "ocfs2",
+    "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.glusterfs", "fuse.ceph", "fuse.davfs", "davfs", "fuse.gcsfuse",
+})
+
+
+def _under(path: str, folder: str) -> bool:
+    folder = folder.rstrip("/")
+    return path == (folder or "/") or path.startswith(folder + "/")
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    walk: FindSpecial
+    skipped: dict[str, str]  # mount point → file system type, not walked (pseudo or network)
+    source: str
+
+
+def scan_plan(host: Host, params: ScanParams) -> ScanPlan:
+    """The walk of the scan roots: on a live host, every mounted local file system below
+    them (``find -xdev`` stays on the file system it starts on, so a separately mounted
+    /tmp, /var or /home is a root of its own), pseudo and network file systems left out.
+    An offline root is the folder tree as it is."""
+    roots = set(params.scan_roots)
+    skipped: dict[str, str] = {}
+    source = "the scan roots (offline root: the folder tree, no mount table)"
+    if host.live:
+        text = host.read_text(MOUNTINFO)
+        if text is None:
+            raise CheckError(f"{MOUNTINFO} is missing: the mounted file systems to walk are unknown")
+        source = MOUNTINFO
+        for mount in parse_mountinfo(text):
+            target = mount.target
+            if not any(_under(target, r) for r in params.scan_roots) or any(_under(target, p) for p in params.scan_prune):
+                continue
+            if mount.fstype in PSEUDO_FILESYSTEMS or mount.fstype in NETWORK_FILESYSTEMS:
+                skipped[target] = mount.fstype
+            else:
+                roots.add(target)
+    return ScanPlan(FindSpecial(tuple(sorted(roots)), tuple(sorted(params.scan_prune))), dict(sorted(skipped.items())), source)
+
+
+def _plan_walk(host: Host, params: ScanParams) -> list[Request]:
+    if host.live and host.peek(ReadFile(MOUNTINFO)) is None:
+        return [ReadFile(MOUNTINFO)]
+    return [scan_plan(host, params).walk]
 
 
 class ScanParams(Params):
@@ -144,23 +199,23 @@ class ScanParams(Params):
     scan_prune: Annotated[list[str], INTERSECTION] = DEFAULT_PRUNE
 
 
-def _walk(params: ScanParams) -> FindSpecial:
-    return FindSpecial(tuple(sorted(params.scan_roots)), tuple(sorted(params.scan_prune)))
-
-
 class StickyParams(ScanParams):
     world_writable_allowlist: Annotated[list[str], INTERSECTION] = []
 
 
-@plans("world_writable_sticky")
-def _plan_sticky(host: Host, params: StickyParams) -> list[Request]:
-    return [_walk(params)]
+plans("world_writable_sticky")(_plan_walk)
+
+
+def _scan(host: Host, params: ScanParams) -> tuple[list[SpecialEntry], dict[str, object]]:
+    plan = scan_plan(host, params)
+    entries = host.find_special(plan.walk.roots, plan.walk.prune)
+    return entries, {"scanned": list(plan.walk.roots), "skipped_mounts": plan.skipped, "mounts_from": plan.source}
 
 
 @register_probe("world_writable_sticky", params=StickyParams)
 def world_writable_sticky(host: Host, params: StickyParams) -> Outcome:
-    """Every world-writable directory has the sticky bit, and no regular file is world-writable."""
-    entries = host.find_special(*_fields(_walk(params)))
+    """Every world-writable directory has the sticky bit, and no regular file is world-writable (on every local file system mounted below the scan roots)."""
+    entries, scanned = _scan(host, params)
     writable = [e for e in entries if e.perms & 0o002 and not _allowed(e.path, params.world_writable_allowlist)]
     dirs = sorted(e.path for e in writable if e.type == "d" and not e.perms & 0o1000)
     files = sorted(e.path for e in writable if e.type == "f")
@@ -169,11 +224,7 @@ def world_writable_sticky(host: Host, params: StickyParams) -> Outcome:
     )
     sticky = sum(1 for e in writable if e.type == "d" and e.perms & 0o1000)
     return verdict(not problems, f"{sticky} world-writable directories, all sticky; no world-writable file", "; ".join(problems),
-                   unsticky_dirs=dirs, writable_files=files, scanned=params.scan_roots)
-
-
-def _fields(request: FindSpecial) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return request.roots, request.prune
+                   unsticky_dirs=dirs, writable_files=files, **scanned)
 
 
 def _allowed(path: str, patterns: list[str]) -> bool:
@@ -184,20 +235,18 @@ class SetuidParams(ScanParams):
     setuid_allowlist: Annotated[list[str], INTERSECTION] = []
 
 
-@plans("setuid_allowlist")
-def _plan_setuid(host: Host, params: SetuidParams) -> list[Request]:
-    return [_walk(params)]
+plans("setuid_allowlist")(_plan_walk)
 
 
 @register_probe("setuid_allowlist", params=SetuidParams)
 def setuid_allowlist(host: Host, params: SetuidParams) -> Outcome:
-    """Every setuid or setgid file is on the allowlist (glob patterns)."""
-    entries = host.find_special(*_fields(_walk(params)))
+    """Every setuid or setgid file is on the allowlist (glob patterns), on every local file system mounted below the scan roots."""
+    entries, scanned = _scan(host, params)
     special = sorted((e for e in entries if e.type == "f" and e.perms & 0o6000), key=lambda e: e.path)
     found = {e.path: f"{e.perms:04o} uid={e.uid}" for e in special}
     extra = [p for p in found if not _allowed(p, params.setuid_allowlist)]
     return verdict(not extra, f"{len(found)} setuid/setgid files, all allowed", f"{len(extra)} setuid/setgid files not allowed: {', '.join(extra[:15])}",
-                   found=found, not_allowed=extra, scanned=params.scan_roots)
+                   found=found, not_allowed=extra, **scanned)
 
 
 # ---------------------------------------------------------------------------- file modes

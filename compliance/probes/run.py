@@ -39,6 +39,7 @@ def run_probes(
 ) -> ProbeReport:
     host.nonce = nonce
     host.expected_closure = expected_closure
+    host.timeout = timeout  # each command and walk of the collection too, not only each check
     identity_requests = host.identity_requests()
     prefetch_planned(selection, host, list(identity_requests.values()))
     identity = host.identity()
