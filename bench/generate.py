@@ -115,7 +115,7 @@ def generate_sbom(closure: list[dict[str, Any]], seed: int = 1) -> dict[str, Any
 
 FACTS = {
     "facts_version": 1,
-    "origin": {"flake": "github:example/fleet#web", "unavailable": [
+    "origin": {"flake": "github:example/fleet#web", "absent": [
         "nix.settings.extra-substituters", "nix.settings.extra-trusted-public-keys",
         "nix.settings.extra-trusted-substituters", "nix.settings.extra-trusted-users"]},
     "options": {
