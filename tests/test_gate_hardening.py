@@ -137,3 +137,87 @@ def test_a_nix_conf_include_cannot_be_judged(line: str, function: str) -> None:
     assert status is Status.ERROR and "includes a file outside the configuration" in message, message
     # a setting merely named like the keyword is no include
     assert _run(function, _nix("include-foo = 1\n"))[0] is Status.PASS
+
+
+def _licensed_sbom(tmp_path: Path) -> Path:
+    return _sbom(tmp_path, [{"type": "library", "name": "p", "version": "1", "licenses": [{"license": {"id": "MIT"}}]}])
+
+
+def test_outputs_are_written_all_or_none(tmp_path: Path) -> None:
+    sbom = _licensed_sbom(tmp_path)
+    written = tmp_path / "ok.json"
+    result = run("gate", "--sbom", str(sbom), "-o", f"json={written}", "-o", "sarif=/proc/self/x.sarif",
+                 "-o", f"junit={tmp_path / 'ok.xml'}")
+    assert result.code == 2
+    assert "/proc/self/x.sarif" in one_line_error(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bom.cdx.json"]
+    # the same outputs to writable places are all there
+    result = run("gate", "--sbom", str(sbom), "-o", f"json={written}", "-o", f"sarif={tmp_path / 'ok.sarif'}")
+    assert result.code in (0, 1) and written.is_file() and (tmp_path / "ok.sarif").is_file()
+
+
+def test_a_failed_commit_removes_what_was_already_renamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from compliance import fsutil
+    from compliance.errors import UsageError
+
+    real = fsutil._commit
+    calls: list[Path] = []
+
+    def second_fails(tmp: str, target: Path) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise UsageError(f"{target}: cannot write: simulated")
+        real(tmp, target)
+
+    monkeypatch.setattr(fsutil, "_commit", second_fails)
+    with pytest.raises(UsageError, match="simulated"):
+        fsutil.atomic_write_all([(tmp_path / "a.json", b"a"), (tmp_path / "b.json", b"b")])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
+    import os
+    import stat
+    import threading
+
+    from compliance import fsutil
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def drain() -> None:
+        for _ in range(2):
+            with open(fifo, "rb") as reader:
+                received.append(reader.read())
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    fsutil.atomic_write(fifo, b"one")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    fsutil.atomic_write_all([(fifo, b"two")])
+    reader.join(timeout=10)
+    assert received == [b"one", b"two"]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+@pytest.mark.parametrize("all_at_once", [False, True])
+def test_a_symlink_keeps_pointing_at_the_file_it_names(tmp_path: Path, all_at_once: bool) -> None:
+    from compliance import fsutil
+
+    (tmp_path / "reports").mkdir()
+    real = tmp_path / "reports" / "gate.json"
+    real.write_bytes(b"old")
+    link = tmp_path / "latest.json"
+    link.symlink_to(real)
+    dangling = tmp_path / "next.json"
+    dangling.symlink_to(tmp_path / "reports" / "next.json")
+    if all_at_once:
+        fsutil.atomic_write_all([(link, b"new"), (dangling, b"first")])
+    else:
+        fsutil.atomic_write(link, b"new")
+        fsutil.atomic_write(dangling, b"first")
+    assert link.is_symlink() and link.readlink() == real and real.read_bytes() == b"new"
+    assert dangling.is_symlink() and (tmp_path / "reports" / "next.json").read_bytes() == b"first"
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["gate.json", "next.json"]

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import UsageError
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write_all
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,8 +74,8 @@ def check_output_file(path: str, *, option: str | None = None) -> None:
 
 
 def write_outputs(rendered: dict[str, bytes], stdout: list[str], to_files: dict[str, list[str]]) -> None:
-    for fmt, paths in to_files.items():
-        for path in paths:
-            atomic_write(path, rendered[fmt])
+    """The files all or none (one that cannot be written leaves no other behind), then
+    standard output."""
+    atomic_write_all([(path, rendered[fmt]) for fmt, paths in to_files.items() for path in paths])
     for fmt in stdout:
         click.echo(rendered[fmt].decode("utf-8"), nl=False)
