@@ -221,3 +221,17 @@ def test_a_symlink_keeps_pointing_at_the_file_it_names(tmp_path: Path, all_at_on
     assert link.is_symlink() and link.readlink() == real and real.read_bytes() == b"new"
     assert dangling.is_symlink() and (tmp_path / "reports" / "next.json").read_bytes() == b"first"
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["gate.json", "next.json"]
+
+
+def test_an_empty_sbom_passes_no_sbom_control(tmp_path: Path) -> None:
+    from tests.test_vulns_matching import grype
+
+    sbom = tmp_path / "empty.cdx.json"
+    sbom.write_text('{"bomFormat":"CycloneDX","specVersion":"1.6","version":1}')
+    scan = tmp_path / "grype.json"
+    scan.write_text(json.dumps(grype(("CVE-2099-0001", "openssl", "3.0.13", 9.8))))
+    result = run("gate", "--sbom", str(sbom), "--vulns", str(scan), "--format", "json")
+    assert result.code == 1, result.stderr
+    results = {r["control_id"]: r for r in json.loads(result.stdout)["assessment"]["results"]}
+    assert results["SC-08"]["status"] == "fail" and "lists no component" in results["SC-08"]["message"]
+    assert results["SC-02"]["status"] == "error" and "lists no component" in results["SC-02"]["message"]

@@ -73,6 +73,8 @@ def sbom_covers_closure(subject: Subject, params: SbomCoverageParams) -> Outcome
     }
     if coverage >= params.min_coverage and total:
         return passed(f"{total - len(uncovered)} of {total} store paths are in the SBOM", **observed)
+    if not total:
+        return failed("the closure lists no store path: there is nothing the SBOM could cover", **observed)
     return failed(
         f"{len(uncovered)} of {total} store paths are missing from the SBOM (coverage {coverage:.1%}, needs {params.min_coverage:.0%})",
         **observed,
@@ -197,6 +199,9 @@ def licence_allowed(expression: str, denied: set[str]) -> bool:
 def licence_policy(subject: Subject, params: LicencePolicyParams) -> Outcome:
     """No SBOM component carries a denied licence; components without a licence stay under a limit."""
     sbom = subject.need_sbom()
+    if not sbom.components:
+        # Nothing carries a licence, so nothing can carry a denied one: that is no evidence.
+        return failed("the SBOM lists no component: there is no licence to judge", components=0)
     denied = {d.casefold() for d in params.deny_licenses}
     allow_unknown = set(params.unknown_allowlist)
     violations: list[dict[str, str]] = []

@@ -32,6 +32,10 @@ MAX_PATHS_LISTED = 5
 def _inventory(subject: Subject, *, required: bool) -> Inventory:
     if subject.closure is None and subject.sbom is None and required:
         raise CheckError("needs the closure (--closure) or an SBOM (--sbom) to place the findings in the release")
+    if subject.closure is None and subject.sbom is not None and not subject.sbom.components and required:
+        # Every finding would be "not in the release": an empty inventory places nothing.
+        raise CheckError(f"the SBOM ({subject.sbom.source}) lists no component and there is no closure: "
+                         "findings cannot be placed in the release")
     return Inventory(subject.closure, subject.sbom)
 
 
