@@ -331,6 +331,9 @@ def test_only_an_exception_in_force_hides_a_finding() -> None:
     assert expired.observed["exceptions_not_honoured"] == {"EXC-1": ["expired 2026-10-31T23:59:59Z"]}
     unapproved = sc02(subject(report, exceptions(exception(approver=None))))
     assert unapproved.status is Status.FAIL and unapproved.observed["exceptions_not_honoured"] == {"EXC-1": ["no approver"]}
+    not_yet = sc02(subject(report, exceptions(exception(created="2026-11-02"))))
+    assert not_yet.status is Status.FAIL
+    assert not_yet.observed["exceptions_not_honoured"] == {"EXC-1": ["not in force before 2026-11-02T00:00:00Z"]}
     other_component = sc02(subject(report, exceptions(exception(component="zlib@1.3.1"))))
     assert other_component.status is Status.FAIL and other_component.observed["exceptions_not_honoured"] == {}
     assert sc02(subject(report, exceptions(exception())), honour_exceptions=False).status is Status.FAIL
@@ -455,8 +458,33 @@ def test_freshness_by_scan_time() -> None:
     stale = sc13(subject(_trivy("2026-10-30T23:00:00Z")))  # 25 h
     assert stale.status is Status.FAIL and "scanned 25 h ago (at most 24 h), by its scan time" in stale.message
     assert sc13(subject(_trivy("2026-10-30T23:00:00Z")), max_scan_age_hours=48).status is Status.PASS
-    # A scan dated after the assessment (SOURCE_DATE_EPOCH at the commit) is not stale.
-    assert sc13(subject(_trivy("2026-11-02T00:00:00Z"))).status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("created", "fresh"),
+    [("2026-11-01T00:04:59Z", True),  # the scanning host's clock a little ahead
+     ("2026-11-01T00:05:01Z", False), ("2026-11-02T00:00:00Z", False), ("2099-01-01T00:00:00Z", False)],
+)
+def test_a_scan_dated_after_the_assessment_is_not_fresh(created: str, fresh: bool) -> None:
+    outcome = sc13(subject(_trivy(created)))
+    assert (outcome.status is Status.PASS) is fresh
+    if not fresh:
+        assert f"scan time {created} is after the assessment time 2026-11-01T00:00:00Z" in outcome.message
+
+
+def test_data_dated_after_the_assessment_fails_whatever_its_kind() -> None:
+    report = grype(timestamp="2026-10-31T23:00:00Z")
+    report["descriptor"]["db"] = {"status": {"built": "2026-12-01T00:00:00Z"}}
+    assert "database time 2026-12-01T00:00:00Z is after the assessment time" in sc13(subject(report)).message
+    kev = {"catalogVersion": "2099.01.01", "dateReleased": "2099-01-01T00:00:00Z", "vulnerabilities": []}
+    outcome = sc13(subject(_trivy("2026-10-31T22:00:00Z"), kev))
+    assert outcome.status is Status.FAIL and "release date 2099-01-01T00:00:00Z is after the assessment time" in outcome.message
+
+
+def test_an_assessment_clock_before_the_scans_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "315532800")  # 1980-01-01, as inside a Nix build
+    outcome = sc13(subject(_trivy("2026-10-31T23:00:00Z")))
+    assert outcome.status is Status.FAIL and "is after the assessment time 1980-01-01T00:00:00Z" in outcome.message
 
 
 def test_freshness_by_database_time_when_the_scan_is_undated() -> None:

@@ -4,17 +4,26 @@ A scan is as fresh as the moment it ran. A report that does not record its scan 
 but dates its database is bounded by that date (the scan ran after the database was
 built), so the database time stands in for it. A report with neither is undated: its
 age cannot be shown, and an undated scan is stale unless the organisation accepts it.
-Known-exploited catalogues are judged by their release date. Times later than the
-assessment (a ``SOURCE_DATE_EPOCH`` set to the commit time) count as age zero.
+Known-exploited catalogues are judged by their release date.
+
+A time later than the assessment proves nothing about freshness: it is a wrong date (a
+report dated 2099), or an assessment clock older than the data (a ``SOURCE_DATE_EPOCH``
+of 1980, as inside a Nix build). Either way the age cannot be shown, so the report is
+stale. Only a small difference between the scanning host's clock and the gate's is
+tolerated, and counts as age zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..clock import isoformat
 from ..models.vulns import ReportInfo, ReportRole
+
+# How far a report's time may lie after the assessment's and still be a clock difference
+# between two hosts rather than a date that cannot be right.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -46,11 +55,19 @@ class ReportAge:
 
 
 def _hours(now: datetime, then: datetime) -> float:
+    """Age at ``now``; a time within the clock skew after it is age zero."""
     return max(0.0, (now - then).total_seconds() / 3600)
 
 
+def _future(now: datetime, then: datetime | None, what: str) -> list[str]:
+    if then is None or then - now <= CLOCK_SKEW:
+        return []
+    return [f"{what} {isoformat(then)} is after the assessment time {isoformat(now)}: its age cannot be shown"]
+
+
 def report_age(report: ReportInfo, now: datetime, limits: FreshnessLimits) -> ReportAge:
-    problems: list[str] = []
+    database_what = "release date" if report.role is ReportRole.KNOWN_EXPLOITED else "database time"
+    problems = _future(now, report.scanned_at, "scan time") + _future(now, report.database_updated, database_what)
     database_age = _hours(now, report.database_updated) if report.database_updated else None
     if report.role is ReportRole.KNOWN_EXPLOITED:
         if database_age is None:
