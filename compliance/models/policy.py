@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -9,37 +10,40 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from .common import Severity, Status, Strict
 
+# A date, or a date and a time (the offset is optional): what TOML and RFC 3339 write.
+_DATE_OR_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?")
 
-def _as_utc_datetime(value: Any) -> Any:
-    """Dates without time mean the end of that day in UTC (a waiver 'expires 2026-12-31'
-    is still valid on the 31st); naive datetimes are UTC. No local-time ambiguity."""
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, 23, 59, 59, tzinfo=UTC)
-    if isinstance(value, str) and len(value) == 10:
+
+def _instant(value: Any, *, end_of_day: bool) -> datetime:
+    """Only a date or a date-time is a moment. Left to pydantic's lax parsing, a number
+    (``expires = 5``, or ``"5"``) would be seconds since 1970, silently an instant long
+    past or, for ``created``, one that makes any duration look short. Dates without time
+    mean the start or the end of that day in UTC (a waiver 'expires 2026-12-31' is still
+    valid on the 31st); naive times are UTC. No local-time ambiguity."""
+    if isinstance(value, str) and _DATE_OR_DATE_TIME.fullmatch(value.strip()):
+        text = value.strip()
         try:
-            day = date.fromisoformat(value)
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
         except ValueError:
-            return value
-        return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _as_utc_start(value: Any) -> Any:
-    if isinstance(value, date) and not isinstance(value, datetime):
+            raise ValueError(f"not a valid date or date-time: {value!r}") from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        if end_of_day:
+            return datetime(value.year, value.month, value.day, 23, 59, 59, tzinfo=UTC)
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str) and len(value) == 10:
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            return value
-        return datetime(day.year, day.month, day.day, tzinfo=UTC)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    raise ValueError(f"expected a date (2026-12-31) or a date-time (2026-12-31T12:00:00Z), not {value!r}")
 
 
+def _as_utc_datetime(value: Any) -> datetime:
+    return _instant(value, end_of_day=True)
+
+
+def _as_utc_start(value: Any) -> datetime:
+    return _instant(value, end_of_day=False)
+
+
+# The validators give pydantic an aware datetime, never anything for it to reinterpret.
 UtcEnd = Annotated[datetime, BeforeValidator(_as_utc_datetime)]
 UtcStart = Annotated[datetime, BeforeValidator(_as_utc_start)]
 
