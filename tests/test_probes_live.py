@@ -206,6 +206,18 @@ def test_lsms_and_lockdown_need_securityfs_and_are_read_from_it(tmp_path: Path) 
     assert stricter[0] is Status.FAIL and current in stricter[1]
 
 
+@as_root
+def test_lockdown_is_not_judged_from_the_command_line_without_securityfs(tmp_path: Path) -> None:
+    """A command line that says lockdown=confidentiality proves nothing about a kernel
+    without the lockdown LSM: without securityfs the state is unknown, an error."""
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text(Path("/proc/cmdline").read_text().strip() + " lockdown=confidentiality\n")
+    setup = {"commands": [*([["umount", "-q", "/sys/kernel/security"]] if os.path.ismount("/sys/kernel/security") else []),
+                          ["mount", "--bind", str(cmdline), "/proc/cmdline"]]}
+    status, message = run_probe_in_namespace("kernel_lockdown", {"lockdown_modes": ["confidentiality"]}, setup, tmp_path)
+    assert status is Status.ERROR and "/sys/kernel/security/lockdown is missing" in message, (status, message)
+
+
 # ---------------------------------------------------------------------------- file system
 
 

@@ -4,14 +4,18 @@ controls, where one failing check hides the others)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from compliance import registry
+from compliance.errors import CheckError
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
+from compliance.probes.sources import parse_timespan
 from tests.support.runtime_fixtures import evaluate_probe_offline, lay_out_root
 
 PASSWD = "root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/var/empty:/sbin/nologin\nsshd:x:74:74::/var/empty:/sbin/nologin\nalice:x:1000:100::/home/alice:/bin/bash\n"
@@ -38,7 +42,15 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str], dict[str, str], str]] = [
     ("uid0_unique", {}, {"/etc/passwd": PASSWD}, {"/etc/passwd": PASSWD + "admin:x:0:0::/root:/bin/sh\n"}, "admin"),
     ("system_accounts_no_login", {}, {"/etc/passwd": PASSWD, "/etc/shadow": SHADOW},
      {"/etc/passwd": PASSWD.replace("/var/empty:/sbin/nologin\nsshd", "/var/empty:/bin/sh\nsshd"), "/etc/shadow": SHADOW}, "nobody (shell /bin/sh)"),
-    ("no_empty_passwords", {}, {"/etc/shadow": SHADOW}, {"/etc/shadow": SHADOW.replace("alice:$6$salt$hash", "alice:")}, "alice"),
+    ("no_empty_passwords", {}, {"/etc/passwd": PASSWD, "/etc/shadow": SHADOW},
+     {"/etc/passwd": PASSWD, "/etc/shadow": SHADOW.replace("alice:$6$salt$hash", "alice:")}, "alice (/etc/shadow)"),
+    # the password field of /etc/passwd is the password unless it says x: empty there is no password at all
+    ("no_empty_passwords", {}, {"/etc/passwd": PASSWD + "eve:x:1001:100::/home/eve:/bin/bash\n", "/etc/shadow": SHADOW + "eve:$6$s$h:1::::::\n"},
+     {"/etc/passwd": PASSWD + "eve::1001:100::/home/eve:/bin/bash\n", "/etc/shadow": SHADOW + "eve:$6$s$h:1::::::\n"}, "eve (/etc/passwd)"),
+    ("journal_retention", {"min_retention_days": 90}, {"/etc/systemd/journald.conf": "[Journal]\nMaxRetentionSec=1y\n"},
+     {"/etc/systemd/journald.conf": "[Journal]\nMaxRetentionSec=0.5d\n"}, "MaxRetentionSec=0.5d deletes entries before 90 days"),
+    ("journal_retention", {"min_retention_days": 90}, {"/etc/systemd/journald.conf": "[Journal]\nMaxRetentionSec=3M 1d\n"},
+     {"/etc/systemd/journald.conf": "[Journal]\nMaxRetentionSec=89d 23h\n"}, "MaxRetentionSec=89d 23h"),
     ("password_hashing", {}, {"/etc/shadow": SHADOW}, {"/etc/shadow": SHADOW.replace("$6$salt$hash", "abRhashDES12")}, "alice (des)"),
     ("login_lockout", {"pam_services": ["sshd"], "max_deny": 5},
      {"/etc/pam.d/sshd": "@include common-auth\n", "/etc/pam.d/common-auth": FAILLOCK},
@@ -70,3 +82,43 @@ def test_every_probe_is_covered_somewhere() -> None:
         "rollback_generations", "booted_kernel_current", "no_imperative_packages",
     }
     assert set(registry.all_specs(CheckKind.RUNTIME)) == here | elsewhere
+
+
+# ---------------------------------------------------------------------------- systemd time spans
+
+SPANS = ["0.5d", "1d 12h", "1d12h", "1.5h", "10", "2 weeks", "1M", "3 months", "1y", "1us", "5msec", "1 d", "0", "+1h", "1h 30",
+         "30 1h", "1 h 1", "1 1", ".5d", "5 m", "1 minutes", "6month", "1h30m", "1h.5h", "1μs",
+         "garbage", "1,5h", "-1h", "1h-", "1e3", "5.", "1H", "1 Min", "1.5.5h", "1nsec", "1mo", "1h,2m", "5mins", "d", "1d garbage"]
+
+
+def _systemd_says(span: str) -> float | None:
+    proc = subprocess.run(["systemd-analyze", "timespan", "--", span], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return None
+    micro = next(line for line in proc.stdout.splitlines() if line.strip().startswith("μs:"))
+    return int(micro.split(":", 1)[1]) / 1e6
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze (the reference parser)")
+@pytest.mark.parametrize("span", SPANS)
+def test_time_spans_are_read_as_systemd_reads_them(span: str) -> None:
+    expected = _systemd_says(span)
+    if expected is None:
+        with pytest.raises(ValueError, match="not a systemd time span"):
+            parse_timespan(span)
+    else:
+        assert parse_timespan(span) == pytest.approx(expected, abs=1e-6), span
+
+
+@pytest.mark.parametrize("retention", ["garbage", "1,5h", "ninety days", "1H"])
+def test_a_retention_journald_would_not_read_is_an_error_not_a_pass(retention: str, tmp_path: Path) -> None:
+    root = lay_out_root({"files": {"/etc/systemd/journald.conf": f"[Journal]\nMaxRetentionSec={retention}\n"}}, tmp_path / "root")
+    with pytest.raises(CheckError, match="not a systemd time span") as raised:
+        evaluate_probe_offline("journal_retention", {"min_retention_days": 90}, root)
+    assert f"MaxRetentionSec={retention}" in str(raised.value)
+
+
+@pytest.mark.parametrize("retention", ["", "0", "infinity"])
+def test_no_time_limit_keeps_entries(retention: str, tmp_path: Path) -> None:
+    root = lay_out_root({"files": {"/etc/systemd/journald.conf": f"[Journal]\nMaxRetentionSec={retention}\n"}}, tmp_path / "root")
+    assert evaluate_probe_offline("journal_retention", {"min_retention_days": 90}, root)[0] is Status.PASS

@@ -87,9 +87,21 @@ for _name in ("no_empty_passwords", "password_hashing", "system_accounts_no_logi
 
 @probe("no_empty_passwords", params=NoParams)
 def no_empty_passwords(host: Host, params: NoParams) -> Outcome:
-    """No account has an empty password field (a login without any password)."""
-    empty = sorted(name for name, field in read_shadow(host).items() if field == "")
-    return verdict(not empty, "no account has an empty password", f"accounts with an empty password: {', '.join(empty)}", empty=empty)
+    """No account has an empty password field, in /etc/shadow or in /etc/passwd (a login without any password).
+
+    The password is in /etc/passwd unless its field there is ``x``: an empty field there
+    (``eve::1001:...``) is an account without a password whatever /etc/shadow says.
+    """
+    text = host.read_text("/etc/passwd")
+    if text is None:
+        raise CheckError("/etc/passwd is missing")
+    in_passwd = sorted({f[0] for f in (line.split(":") for line in text.splitlines())
+                        if len(f) >= 2 and f[0] and not f[0].startswith(("+", "-", "#")) and f[1] == ""})
+    in_shadow = sorted(name for name, field in read_shadow(host).items() if field == "")
+    empty = sorted({*in_passwd, *in_shadow})
+    where = [f"{n} (/etc/passwd)" if n in in_passwd else f"{n} (/etc/shadow)" for n in empty]
+    return verdict(not empty, "no account has an empty password", f"accounts with an empty password: {', '.join(where)}",
+                   empty=empty, empty_in_passwd=in_passwd, empty_in_shadow=in_shadow)
 
 
 class HashParams(Params):

@@ -188,25 +188,29 @@ class LockdownParams(Params):
 
 @plans("kernel_lockdown")
 def _plan_lockdown(host: Host, params: LockdownParams) -> list[Request]:
-    return [ReadFile(f"{SECURITYFS}/lockdown"), ReadFile("/proc/cmdline")] if host.live else [ReadFile(KERNEL_PARAMS)]
+    return [ReadFile(f"{SECURITYFS}/lockdown")] if host.live else [ReadFile(KERNEL_PARAMS)]
 
 
 @probe("kernel_lockdown", params=LockdownParams)
 def kernel_lockdown(host: Host, params: LockdownParams) -> Outcome:
-    """Kernel lockdown is in an accepted mode (securityfs on a live host, lockdown= in the boot parameters offline)."""
-    mode: str | None = None
+    """Kernel lockdown is in an accepted mode (securityfs on a live host, lockdown= in the boot parameters offline).
+
+    On a running system only the lockdown LSM says what is enforced: ``lockdown=`` on the
+    command line does nothing on a kernel without that LSM (or with it left out of
+    ``lsm=``), so an unreadable securityfs file is an error, never judged from the command line.
+    """
     source = f"{SECURITYFS}/lockdown"
     if host.live:
         text = host.read_text(source)
-        if text is not None:
-            mode = next((w[1:-1] for w in text.split() if w.startswith("[")), None)
-            if mode is None:
-                raise CheckError(f"{source}: unexpected content {text.strip()!r}")
-    if mode is None:
+        if text is None:
+            raise CheckError(f"{source} is missing (securityfs not mounted, or no lockdown LSM): the lockdown state cannot be read; "
+                             "the kernel command line does not show that lockdown is enforced")
+        mode: str | None = next((w[1:-1] for w in text.split() if w.startswith("[")), None)
+        if mode is None:
+            raise CheckError(f"{source}: unexpected content {text.strip()!r}")
+    else:
         tokens, source = kernel_params(host)
         mode = param_value(tokens, "lockdown")
-        if mode is None and host.live:
-            raise CheckError(f"securityfs is not mounted at {SECURITYFS} and the command line sets no lockdown=: the lockdown state cannot be read")
     mode = mode or "none"
     return verdict(
         mode in params.lockdown_modes,

@@ -4,6 +4,7 @@ monitoring, clock synchronisation."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from ..hosts.requests import ListDir, ListProcesses, ReadFile, Request, RunComma
 from ..models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
 from ..registry import Outcome, failed, passed, probe, verdict
 from .plan import plans
-from .sources import ini_settings, timespan_seconds, unit_enabled
+from .sources import ini_settings, parse_timespan, unit_enabled
 
 # ---------------------------------------------------------------------------- audit
 
@@ -185,8 +186,16 @@ def journal_retention(host: Host, params: RetentionParams) -> Outcome:
     """
     settings = ini_settings(host, JOURNALD_CONF, JOURNALD_DROPINS, "Journal")
     retention = settings.get("MaxRetentionSec")
-    seconds = timespan_seconds(retention) if retention not in (None, "", "0") else None
-    observed = {"max_retention_sec": retention, "system_max_use": settings.get("SystemMaxUse"),
+    seconds: float | None = None
+    if retention not in (None, ""):  # unset or reset to the default: no time limit
+        try:
+            seconds = parse_timespan(retention)
+        except ValueError:
+            raise CheckError(f"journald MaxRetentionSec={retention} (in {JOURNALD_CONF} or its drop-ins) is not a systemd time span: "
+                             "what journald does with it cannot be judged") from None
+        if seconds == 0 or math.isinf(seconds):
+            seconds = None  # 0 turns the limit off
+    observed = {"max_retention_sec": retention, "max_retention_seconds": seconds, "system_max_use": settings.get("SystemMaxUse"),
                 "min_retention_days": params.min_retention_days}
     if seconds is not None and seconds < params.min_retention_days * 86400:
         return failed(f"journald MaxRetentionSec={retention} deletes entries before {params.min_retention_days} days", **observed)

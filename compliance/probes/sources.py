@@ -9,6 +9,7 @@ value came from, and ends up in the result, so a reader knows which of the two w
 
 from __future__ import annotations
 
+import math
 import re
 
 from ..errors import CheckError, NotApplicable
@@ -133,22 +134,51 @@ def unit_enabled(host: Host, unit: str, targets: tuple[str, ...] = ("multi-user.
     return False
 
 
-_SPAN = re.compile(r"(\d+)\s*(us|ms|seconds|second|sec|s|minutes|minute|min|months|month|m|hours|hour|hr|h|days|day|d|weeks|week|w|years|year|y)?")
-_SPAN_UNITS = {"us": 1e-6, "ms": 1e-3, "seconds": 1, "second": 1, "sec": 1, "s": 1, "minutes": 60, "minute": 60, "min": 60,
-               "m": 60, "hours": 3600, "hour": 3600, "hr": 3600, "h": 3600, "days": 86400, "day": 86400, "d": 86400,
-               "weeks": 604800, "week": 604800, "w": 604800, "months": 2629800, "month": 2629800, "years": 31557600, "year": 31557600,
-               "y": 31557600}
+# systemd's time span units (time-util.c), case-sensitive ("M" is a month, "m" a minute),
+# in the order systemd tries them: the first that the text starts with is the unit.
+_SPAN_UNITS: tuple[tuple[str, float], ...] = (
+    ("seconds", 1), ("second", 1), ("sec", 1), ("s", 1),
+    ("minutes", 60), ("minute", 60), ("min", 60),
+    ("months", 2629800), ("month", 2629800), ("M", 2629800),
+    ("msec", 1e-3), ("ms", 1e-3), ("m", 60),
+    ("hours", 3600), ("hour", 3600), ("hr", 3600), ("h", 3600),
+    ("days", 86400), ("day", 86400), ("d", 86400),
+    ("weeks", 604800), ("week", 604800), ("w", 604800),
+    ("years", 31557600), ("year", 31557600), ("y", 31557600),
+    ("usec", 1e-6), ("us", 1e-6), ("\u03bcs", 1e-6), ("\u00b5s", 1e-6),
+)
+_SPAN_PART = re.compile(r"\s*\+?(\d+(?:\.\d+)?|\.\d+)\s*(" + "|".join(re.escape(u) for u, _ in _SPAN_UNITS) + r")?")
+_UNIT_SECONDS = dict(_SPAN_UNITS)
+
+
+def parse_timespan(text: str) -> float:
+    """A systemd time span in seconds, as systemd parses it: a sum of numbers (decimals
+    allowed), each with an optional unit (seconds without one), blanks optional between
+    them ("600", "10min", "1d 12h", "1d12h", "0.5d"); ``infinity`` is ``math.inf``.
+    Anything systemd would reject (a negative, an unknown unit, "1,5h", "5.") raises
+    :class:`ValueError`."""
+    stripped = text.strip()
+    if stripped == "infinity":
+        return math.inf
+    if not stripped:
+        raise ValueError(f"{text!r} is not a systemd time span")
+    total, pos = 0.0, 0
+    while pos < len(stripped):
+        match = _SPAN_PART.match(stripped, pos)
+        if match is None or match.end() == pos:
+            raise ValueError(f"{text!r} is not a systemd time span")
+        if match.group(2) is None and match.end(1) < len(stripped) and not stripped[match.end(1)].isspace():
+            raise ValueError(f"{text!r} is not a systemd time span")  # "1.5.5h": a number runs into another
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2) or "s"]
+        pos = match.end()
+    return total
 
 
 def timespan_seconds(text: str) -> float | None:
-    """A systemd time span ("600", "10min", "1h 30min") in seconds; None for infinity or nonsense."""
-    text = text.strip().lower()
-    if not text or text == "infinity":
+    """A systemd time span in seconds; None for infinity or nonsense (callers that must
+    tell them apart use :func:`parse_timespan`)."""
+    try:
+        seconds = parse_timespan(text)
+    except ValueError:
         return None
-    total, pos = 0.0, 0
-    for match in _SPAN.finditer(text):
-        if text[pos:match.start()].strip():
-            return None
-        total += int(match.group(1)) * _SPAN_UNITS[match.group(2) or "s"]
-        pos = match.end()
-    return total if not text[pos:].strip() else None
+    return None if math.isinf(seconds) else seconds
