@@ -235,3 +235,24 @@ def test_an_empty_sbom_passes_no_sbom_control(tmp_path: Path) -> None:
     results = {r["control_id"]: r for r in json.loads(result.stdout)["assessment"]["results"]}
     assert results["SC-08"]["status"] == "fail" and "lists no component" in results["SC-08"]["message"]
     assert results["SC-02"]["status"] == "error" and "lists no component" in results["SC-02"]["message"]
+
+
+def test_junit_and_sarif_say_the_gate_wrote_the_sbom(tmp_path: Path, shared_data: Path) -> None:
+    from xml.etree import ElementTree
+
+    from tests.support.inputs import write_release
+    from tests.test_gate_cli import _validate_junit, _validate_sarif
+
+    release = write_release(tmp_path / "release")
+    junit, sarif = tmp_path / "gate.xml", tmp_path / "gate.sarif"
+    result = run("gate", "--closure", str(release["closure"]), "-o", f"junit={junit}", "-o", f"sarif={sarif}")
+    assert result.code in (0, 1), result.stderr
+    _validate_junit(junit, shared_data)
+    _validate_sarif(sarif, shared_data)
+    note = "no SBOM was given: the SBOM was generated from the closure"
+    suite = ElementTree.parse(junit).getroot()
+    assert note in [p.get("value") for p in suite.iter("property") if p.get("name") == "note"]
+    assert f"note: {note}" in (suite.findtext("system-out") or "")
+    run_doc = json.loads(sarif.read_text())["runs"][0]
+    assert run_doc["properties"]["notes"] == [note]
+    assert [n["message"]["text"] for n in run_doc["invocations"][0]["toolExecutionNotifications"]] == [note]

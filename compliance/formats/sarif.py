@@ -54,6 +54,17 @@ def _rule(r: ControlResult) -> dict[str, Any]:
     }
 
 
+def _invocation(report: GateReport) -> dict[str, Any]:
+    """The run's invocation; what the run says about itself (the SBOM was written by the
+    gate, the facts evaluated in the same step) goes with it as notifications, where SARIF
+    viewers show run-level messages."""
+    a = report.assessment
+    invocation: dict[str, Any] = {"executionSuccessful": True, "endTimeUtc": a.created.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if a.notes:
+        invocation["toolExecutionNotifications"] = [{"level": "note", "message": {"text": note}} for note in a.notes]
+    return invocation
+
+
 @register("sarif", ".sarif")
 def render_sarif(report: GateReport) -> bytes:
     a = report.assessment
@@ -89,9 +100,10 @@ def render_sarif(report: GateReport) -> bytes:
                     }
                 },
                 "automationDetails": {"id": f"compliance-gate/{a.id}"},
-                "invocations": [{"executionSuccessful": True, "endTimeUtc": a.created.strftime("%Y-%m-%dT%H:%M:%SZ")}],
+                "invocations": [_invocation(report)],
                 "results": results,
-                "properties": {"verdict": report.decision.verdict, "profiles": a.profiles, "catalog": a.catalog_digest},
+                "properties": {"verdict": report.decision.verdict, "profiles": a.profiles, "catalog": a.catalog_digest,
+                               "notes": a.notes},
             }
         ],
     }
