@@ -256,3 +256,33 @@ def test_junit_and_sarif_say_the_gate_wrote_the_sbom(tmp_path: Path, shared_data
     run_doc = json.loads(sarif.read_text())["runs"][0]
     assert run_doc["properties"]["notes"] == [note]
     assert [n["message"]["text"] for n in run_doc["invocations"][0]["toolExecutionNotifications"]] == [note]
+
+
+HASH = "g1w7hy3qg1w7hy3qg1w7hy3qg1w7hy3q"
+
+
+@pytest.mark.parametrize(("deriver", "problem"), [
+    ("notapath", "deriver 'notapath' is not <hash>-<name>"),
+    ("/tmp/x.drv", "is not in /nix/store"),
+    (f"/nix/store/{HASH}-app-1.0.drv/sub", "is a path inside a store object"),
+    (f"/nix/store/{HASH}-app-1.0", "is not a derivation (.drv)"),
+    (3, "'deriver' must be a string"),
+])
+def test_a_deriver_that_is_not_a_derivation_path_is_bad_input(tmp_path: Path, deriver: object, problem: str) -> None:
+    closure = tmp_path / "closure.json"
+    closure.write_text(json.dumps([{"path": f"/nix/store/{HASH}-app-1.0", "narHash": "sha256-FePFYIlMuycIXPZbWi7LGEiMmZSX9FMbaQenWBzm1Sc=",
+                                    "narSize": 10, "references": [], "deriver": deriver}]))
+    result = run("gate", "--closure", str(closure))
+    assert result.code == 2
+    line = one_line_error(result)
+    assert f"{closure}: /nix/store/{HASH}-app-1.0: " in line and problem in line, line
+
+
+def test_a_deriver_in_nix_s_own_spellings_is_read(tmp_path: Path) -> None:
+    from compliance.inputs.closure import parse_closure
+
+    entries = [{"path": f"{HASH}-app-1.0", "references": [], "deriver": f"{HASH}-app-1.0.drv"},
+               {"path": f"{HASH[::-1]}-lib-2.0", "references": [], "deriver": None}]
+    closure = parse_closure(json.dumps(entries).encode(), "pi.json")
+    assert closure.paths[f"/nix/store/{HASH}-app-1.0"].deriver == f"/nix/store/{HASH}-app-1.0.drv"
+    assert closure.paths[f"/nix/store/{HASH[::-1]}-lib-2.0"].deriver is None

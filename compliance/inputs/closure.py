@@ -176,9 +176,7 @@ def _info(path: str, item: dict[str, Any], source: str, store_dir: str, *, where
     nar_size = item.get("narSize")
     if nar_size is not None and (not isinstance(nar_size, int) or isinstance(nar_size, bool) or nar_size < 0):
         raise InputError(source, f"{where}: 'narSize' must be a non-negative integer")
-    deriver = item.get("deriver")
-    if deriver is not None and not isinstance(deriver, str):
-        raise InputError(source, f"{where}: 'deriver' must be a string")
+    deriver = _deriver(item.get("deriver"), source, store_dir, where)
     drv_name = split_name(name)
     # Every field was checked above: skip pydantic's second pass (5,000 paths in a closure).
     return StorePathInfo.model_construct(
@@ -188,10 +186,27 @@ def _info(path: str, item: dict[str, Any], source: str, store_dir: str, *, where
         nar_hash=nar_hash,
         nar_size=nar_size,
         references=tuple(sorted(set(references))),
-        deriver=_absolute(deriver, store_dir) if deriver else None,
+        deriver=deriver,
         signatures=_signatures(item.get("signatures", []), source, where),
         ca=_ca(item.get("ca")),
     )
+
+
+def _deriver(raw: Any, source: str, store_dir: str, where: str) -> str | None:
+    """The derivation a path was built from, a ``.drv`` store path: it becomes the SBOM's
+    ``nix:drv_path`` and places vulnerability findings, so text that is not one is bad input."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise InputError(source, f"{where}: 'deriver' must be a string")
+    deriver = _absolute(raw, store_dir)
+    try:
+        parse_store_path(deriver, store_dir)
+    except StorePathError as exc:
+        raise InputError(source, f"{where}: deriver {exc}") from None
+    if not deriver.endswith(".drv"):
+        raise InputError(source, f"{where}: deriver {deriver!r} is not a derivation (.drv)")
+    return deriver
 
 
 def _signatures(raw: Any, source: str, where: str) -> tuple[str, ...]:
