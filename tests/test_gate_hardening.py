@@ -286,3 +286,15 @@ def test_a_deriver_in_nix_s_own_spellings_is_read(tmp_path: Path) -> None:
     closure = parse_closure(json.dumps(entries).encode(), "pi.json")
     assert closure.paths[f"/nix/store/{HASH}-app-1.0"].deriver == f"/nix/store/{HASH}-app-1.0.drv"
     assert closure.paths[f"/nix/store/{HASH[::-1]}-lib-2.0"].deriver is None
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--key", "cosign.key"], "--key signs the evidence packet: give --evidence OUT too"),
+    (["--signer", "cosign"], "--signer signs the evidence packet"),
+])
+def test_signing_options_without_a_packet_are_usage_errors(tmp_path: Path, args: list[str], words: str) -> None:
+    out = tmp_path / "results.json"
+    result = run("gate", "--sbom", str(_licensed_sbom(tmp_path)), *args, "-o", f"json={out}")
+    assert result.code == 2
+    assert words in one_line_error(result)
+    assert not out.exists()

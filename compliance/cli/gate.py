@@ -66,6 +66,11 @@ def gate_command(
     stdout, to_files = parse_outputs(formats_, outputs, formats.names())
     if evidence and not key:
         raise UsageError("--evidence needs --key")
+    # A key given without a packet to sign would sign nothing while looking as if it did.
+    if key and not evidence:
+        raise UsageError("--key signs the evidence packet: give --evidence OUT too")
+    if not evidence and click.get_current_context().get_parameter_source("signer") is click.core.ParameterSource.COMMANDLINE:
+        raise UsageError("--signer signs the evidence packet: give --evidence OUT and --key too")
     opening = None
     if evidence and key:
         from ..evidence.build import SignerOpening
