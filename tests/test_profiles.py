@@ -80,6 +80,24 @@ def test_anssi_parameters_are_inherited_by_higher_levels() -> None:
     assert isinstance(required, dict) and "CONFIG_MODULE_SIG" in required and source == "anssi-high"
 
 
+# One kernel option of each BP-028 build-option recommendation (R15-R27), from the guide.
+ANSSI_KERNEL_OPTIONS = {
+    "R15": "CONFIG_STRICT_KERNEL_RWX", "R16": "CONFIG_DEBUG_CREDENTIALS", "R17": "CONFIG_SLAB_FREELIST_RANDOM",
+    "R18": "CONFIG_MODULE_SIG", "R19": "CONFIG_PANIC_ON_OOPS", "R20": "CONFIG_SECCOMP_FILTER",
+    "R21": "CONFIG_GCC_PLUGIN_STACKLEAK", "R22": "CONFIG_SYN_COOKIES", "R23": "CONFIG_KEXEC",
+    "R25": "CONFIG_PAGE_TABLE_ISOLATION", "R27": "CONFIG_ARM64_SW_TTBR0_PAN",
+}
+
+
+@pytest.mark.parametrize(("recommendation", "option"), sorted(ANSSI_KERNEL_OPTIONS.items()))
+def test_sc12_cites_exactly_the_build_option_recommendations_anssi_high_checks(recommendation: str, option: str) -> None:
+    required, _ = _param(["anssi-high"], "SC-12", "required")
+    forbidden, _ = _param(["anssi-high"], "SC-12", "forbidden")
+    assert isinstance(required, dict) and isinstance(forbidden, list)
+    checked = option in required or option in forbidden
+    assert (recommendation in CATALOG.controls["SC-12"].clauses[FrameworkId.ANSSI]) is checked
+
+
 def test_essential_and_critical_tighten_patch_currency() -> None:
     assert _param(["nis2-important"], "SC-05", "max_age_days") == (30, "nis2-important")
     assert _param(["nis2-essential"], "SC-05", "max_age_days") == (14, "nis2-essential")
