@@ -298,3 +298,27 @@ def test_signing_options_without_a_packet_are_usage_errors(tmp_path: Path, args:
     assert result.code == 2
     assert words in one_line_error(result)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("epoch", "words"), [
+    ("-1", "SOURCE_DATE_EPOCH: -1 is before 1970-01-01T00:00:00Z: it must not be negative"),
+    ("-" + "9" * 5000, "must not be negative"),
+    ("8589934592", "SOURCE_DATE_EPOCH: 8589934592 is out of range: it must be at most 8589934591"),
+    ("9" * 5000, "is out of range"),
+    ("1_000", "SOURCE_DATE_EPOCH: not an integer number of seconds: '1_000'"),
+    ("+5", "not an integer number of seconds"),
+])
+def test_source_date_epoch_out_of_range_is_a_usage_error(tmp_path: Path, epoch: str, words: str) -> None:
+    out = tmp_path / "results.json"
+    result = run("gate", "--sbom", str(_licensed_sbom(tmp_path)), "-o", f"json={out}", env={"SOURCE_DATE_EPOCH": epoch})
+    assert result.code == 2
+    assert words in one_line_error(result)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("epoch", "iso"), [("0", "1970-01-01T00:00:00Z"), (" 8589934591 ", "2242-03-16T12:56:31Z")])
+def test_source_date_epoch_at_the_ends_of_its_range(monkeypatch: pytest.MonkeyPatch, epoch: str, iso: str) -> None:
+    from compliance import clock
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    assert clock.isoformat(clock.now()) == iso
