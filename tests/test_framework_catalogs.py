@@ -3,6 +3,7 @@ what the controls cite."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -58,6 +59,34 @@ def test_iso27001_has_all_93_annex_a_ids_with_titles() -> None:
     expected = [f"A.{theme}.{n}" for theme, count in ((5, 37), (6, 8), (7, 14), (8, 34)) for n in range(1, count + 1)]
     assert _ids(FrameworkId.ISO27001) == expected
     assert all(c.title and c.part for c in CATALOG.frameworks[FrameworkId.ISO27001].clauses)
+
+
+@pytest.mark.parametrize(("clause", "title"), [
+    ("A.5.1", "Policies for information security"),
+    ("A.5.2", "Information security roles and responsibilities"),
+    ("A.5.23", "Information security for use of cloud services"),
+    ("A.6.3", "Information security awareness, education and training"),
+    ("A.8.8", "Management of technical vulnerabilities"),
+    ("A.8.20", "Networks security"),
+    ("A.8.34", "Protection of information systems during audit testing"),
+])
+def test_iso27001_titles_are_the_standards(clause: str, title: str) -> None:
+    titles = {c.id: c.title for c in CATALOG.frameworks[FrameworkId.ISO27001].clauses}
+    assert titles[clause] == title
+
+
+REGULATION_CATALOG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "regulation-catalog.md"
+
+
+def test_iso27001_titles_match_the_reference_list() -> None:
+    if not REGULATION_CATALOG.is_file():
+        pytest.skip("../shared/reference is not present")
+    text = REGULATION_CATALOG.read_text()
+    section = text[text.index("## 3. ISO/IEC 27001:2022"):text.index("## 4. ANSSI")]
+    reference = dict(re.findall(r"^\| (A\.\d+\.\d+) \| ([^|]+?) \|", section, re.MULTILINE))
+    titles = {c.id: c.title for c in CATALOG.frameworks[FrameworkId.ISO27001].clauses}
+    assert len(reference) == 93
+    assert {i: t for i, t in titles.items() if reference.get(i) != t} == {}
 
 
 def test_nis2_has_article_21_points_article_23_and_every_annex_subsection() -> None:
