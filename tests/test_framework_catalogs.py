@@ -124,6 +124,22 @@ def test_dora_has_the_listed_articles_and_every_rts_article() -> None:
     (FrameworkId.ISO27001, "A.8.9", "A.8.9"),
     (FrameworkId.ISO27001, "A.8.35", None),
     (FrameworkId.ANSSI, "R81", None),
+    # Finer citations than the catalog, in the forms the texts number them.
+    (FrameworkId.NIS2, "Art.21(2)(a)(i)", "Art.21(2)(a)"),
+    (FrameworkId.DORA, "RTS 21(f)(ii)", "RTS 21"),
+    (FrameworkId.DORA, "RTS 24(1)(b)(ii)(2)", "RTS 24"),
+    (FrameworkId.DORA, "Art.12(7)", "Art.12"),
+    # Forms no text of the framework has below the clause: mistyped ids, not finer points.
+    (FrameworkId.ISO27001, "A.8.8.42", None),
+    (FrameworkId.ISO27001, "A.8.8(a)", None),
+    (FrameworkId.ANSSI, "R61.5", None),
+    (FrameworkId.ANSSI, "R61(a)", None),
+    (FrameworkId.DORA, "Art.9(99)(q)", None),
+    (FrameworkId.DORA, "Art.9(0)", None),
+    (FrameworkId.DORA, "Art.9.4", None),
+    (FrameworkId.DORA, "Art.9(4)(E)", None),
+    (FrameworkId.NIS2, "CIR 6.7.2.5", None),
+    (FrameworkId.NIS2, "CIR 6.7(99)", None),
 ])
 def test_fine_points_resolve_to_their_catalog_clause(framework: FrameworkId, ref: str, clause: str | None) -> None:
     assert CATALOG.frameworks[framework].resolve(ref) == clause
@@ -142,6 +158,20 @@ def test_a_control_citing_an_unknown_clause_is_a_load_error_naming_the_file(tmp_
     result = run("controls", "list", "--catalog", str(root))
     assert result.code == 2
     assert one_line_error(result) == f"compliance: {path}: clauses.nis2: 'CIR 14.1' is not a clause of {CATALOG.frameworks[FrameworkId.NIS2].title}"
+
+
+def test_a_control_citing_a_sub_clause_iso_does_not_have_is_a_load_error(tmp_path: Path) -> None:
+    root = _copy_catalog(tmp_path)
+    path = root / "library" / "sc-05.toml"
+    path.write_text(path.read_text().replace('iso27001 = ["A.8.8"]', 'iso27001 = ["A.8.8.42"]'))
+    with pytest.raises(CatalogError, match=r"sc-05\.toml: clauses\.iso27001: 'A\.8\.8\.42' is not a clause of"):
+        load_catalog(root)
+
+
+def test_every_citation_of_the_catalog_resolves() -> None:
+    for control in CATALOG.controls.values():
+        for framework, refs in control.clauses.items():
+            assert all(CATALOG.frameworks[framework].resolve(ref) for ref in refs), (control.id, refs)
 
 
 def test_an_anssi_clause_without_a_level_is_a_load_error(tmp_path: Path) -> None:

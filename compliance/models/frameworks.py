@@ -49,13 +49,16 @@ class Framework(Strict):
         """The catalog clause a reference falls under: ``CIR 6.7.2(c)`` → ``CIR 6.7``.
 
         Points below the catalog's granularity are cited for precision; they count towards
-        the enclosing clause. Returns None when nothing encloses the reference.
+        the enclosing clause, but only when they are points this framework can have below
+        it (:data:`FINER_POINTS`): ``A.8.8.42`` or ``R61.5`` is a mistyped id, not a finer
+        citation of ``A.8.8`` or ``R61``. Returns None when nothing encloses the reference.
         """
         ids = self.clause_ids()
-        candidate = ref.strip()
+        ref = ref.strip()
+        candidate = ref
         while candidate:
             if candidate in ids:
-                return candidate
+                return candidate if FINER_POINTS[self.id].fullmatch(ref[len(candidate):]) else None
             shorter = _parent(candidate)
             if shorter == candidate:
                 return None
@@ -64,6 +67,22 @@ class Framework(Strict):
 
 
 _TRAILING_POINT = re.compile(r"(\([^()]*\)|\.[^.()]+)$")
+
+# What the EU texts number below an article or an Annex section: a paragraph "(4)" (no
+# catalogued article has more than 15), a point "(e)", a sub-point in roman numerals
+# "(ii)", and an indent "(2)" below that (RTS 24(1)(b)(ii)(2)).
+_PARAGRAPH = r"\((?:[1-9]|1[0-5])\)"
+_POINTS = r"(?:\([a-z]\)(?:\((?:i{1,3}|iv|v|vi{1,3}|ix|x|xi{1,3}|xiv|xv)\)(?:\([1-9]\))?)?)?"
+# The citation a framework allows after a catalogued clause id, the empty one included.
+# ISO/IEC 27001 Annex A (A.N.N) and ANSSI BP-028 (RN) are catalogued at their finest: a
+# citation is a catalogued id exactly. The NIS2 Implementing Regulation's Annex numbers a
+# level below its sections (CIR 6.7 → CIR 6.7.2); DORA's catalog lists articles.
+FINER_POINTS: dict[FrameworkId, re.Pattern[str]] = {
+    FrameworkId.ISO27001: re.compile(""),
+    FrameworkId.ANSSI: re.compile(""),
+    FrameworkId.DORA: re.compile(rf"(?:{_PARAGRAPH})?{_POINTS}"),
+    FrameworkId.NIS2: re.compile(rf"(?:\.[1-9][0-9]?)?(?:{_PARAGRAPH})?{_POINTS}"),
+}
 
 
 def _parent(ref: str) -> str:
