@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import tarfile
 import zlib
 from collections.abc import Callable
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from compliance.errors import UnsafeArchiveError
+from compliance.errors import UnsafeArchiveError, UsageError
 from compliance.evidence.archive import Limits, extract_archive, read_archive
-from compliance.evidence.tarball import packet_tarball
+from compliance.evidence.layout import MAX_FILE_BYTES, MAX_TOTAL_BYTES
+from compliance.evidence.tarball import MAX_MTIME, packet_tarball
 from tests.support.cli import one_line_error, run
 from tests.support.evidence import FIXED_TIME, make_key_pair
 
@@ -53,6 +55,10 @@ HOSTILE: dict[str, tuple[Callable[[], list[tuple[tarfile.TarInfo, bytes | None]]
     "duplicate entry": (lambda: [(member("results.json"), b"a"), (member("results.json"), b"b")], "appears twice"),
     "entry below a file": (lambda: [(member("inputs"), b"a"), (member("inputs/x"), b"b")], "below a file"),
     "hidden name": (lambda: [(member(".bashrc"), b"x")], "not a plain relative path"),
+    "dot-slash then dot-dot": (lambda: [(member("./", tarfile.DIRTYPE), None), (member("./../escaped-dotdot"), b"x")], "leaves the target"),
+    "dot-slash then absolute": (lambda: [(member(".//tmp/escaped-absolute"), b"x")], "absolute path"),
+    "dot as a file": (lambda: [(member("."), b"x")], "entry '.' is not a plain relative path"),
+    "dot-slash symlink": (lambda: [(member("./report.html", tarfile.SYMTYPE, "/etc/passwd"), None)], "a symbolic link"),
 }
 
 
@@ -134,11 +140,72 @@ def _bomb(path: Path, declared: int, chunk: int = 64 << 20) -> Path:
 def test_a_gzip_bomb_is_refused_before_it_is_inflated(tmp_path: Path) -> None:
     bomb = _bomb(tmp_path / "bomb.tar.gz", declared=4 << 30)  # 4 GiB of zeros
     assert bomb.stat().st_size < 8 << 20
-    with pytest.raises(UnsafeArchiveError, match="more than 1073741824"):
+    with pytest.raises(UnsafeArchiveError, match=f"more than {MAX_FILE_BYTES}"):
         read_archive(bomb)
-    with pytest.raises(UnsafeArchiveError, match="more than 1073741824"):
+    with pytest.raises(UnsafeArchiveError, match=f"more than {MAX_FILE_BYTES}"):
         extract_archive(bomb, tmp_path / "target")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.gz"]
+
+
+def _multi_bomb(path: Path, entries: int, size: int, chunk: int = 32 << 20) -> Path:
+    """``entries`` files of ``size`` zero bytes each, every one within the per-file and
+    total bounds by its header: only the inflation itself can give the bomb away."""
+    zeros = zlib.compressobj(9, zlib.DEFLATED, 31)
+    member_of_zeros = zeros.compress(b"\0" * chunk) + zeros.flush()
+    with path.open("wb") as out:
+        for index in range(entries):
+            header = member(f"inputs/zeros-{index}")
+            header.size = size
+            out.write(gzip.compress(header.tobuf(format=tarfile.GNU_FORMAT), mtime=0))
+            for _ in range(size // chunk):
+                out.write(member_of_zeros)
+            out.write(gzip.compress(b"\0" * (size % chunk + (-size % 512)), mtime=0))
+        out.write(gzip.compress(b"\0" * 1024, mtime=0))
+    return path
+
+
+def test_the_bounds_fit_a_packet_of_inputs_at_their_cap() -> None:
+    assert MAX_FILE_BYTES >= 2 * (64 << 20) and MAX_TOTAL_BYTES >= 8 * (64 << 20)
+    assert MAX_FILE_BYTES < 1 << 30 and MAX_TOTAL_BYTES <= 1 << 30
+
+
+def test_a_bomb_of_many_entries_within_the_bounds_stops_as_it_inflates(tmp_path: Path) -> None:
+    """Three entries of 192 MiB of zeros (600 KiB on disk): each header is within the
+    per-file and total bounds, so reading stops on the inflation ratio, after the slack's
+    worth of output rather than 576 MiB kept in memory."""
+    size = 192 << 20
+    assert 3 * size < MAX_TOTAL_BYTES and size < MAX_FILE_BYTES
+    bomb = _multi_bomb(tmp_path / "bomb.tar.gz", entries=3, size=size)
+    assert bomb.stat().st_size < 2 << 20
+    with pytest.raises(UnsafeArchiveError, match="inflates more than 256 times its compressed size"):
+        read_archive(bomb)
+    with pytest.raises(UnsafeArchiveError, match="compression bomb"):
+        extract_archive(bomb, tmp_path / "target")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.gz"]
+    keys = make_key_pair(tmp_path / "keys")
+    result = run("evidence", "verify", str(bomb), "--key", str(keys.public))
+    assert result.code == 2
+    assert one_line_error(result).endswith("bomb.tar.gz: inflates more than 256 times its compressed size, a compression bomb (refused)")
+
+
+def test_the_inflation_ratio_is_measured_on_the_bytes_read_so_far(tmp_path: Path) -> None:
+    """With a ratio of 10 and 1 MiB of slack: 4 MiB of zeros is refused, 4 MiB that does not
+    deflate is read, and so is a small file of zeros within the slack."""
+    limits = Limits(max_inflation_ratio=10, inflation_slack_bytes=1 << 20)
+    zeros = tarball(tmp_path / "zeros.tar.gz", [(member("x"), b"\0" * (4 << 20))])
+    with pytest.raises(UnsafeArchiveError, match="inflates more than 10 times"):
+        read_archive(zeros, limits)
+    noise = os.urandom(4 << 20)
+    assert read_archive(tarball(tmp_path / "noise.tar.gz", [(member("x"), noise)]), limits) == {"x": noise}
+    small = tarball(tmp_path / "small.tar.gz", [(member("x"), b"\0" * (512 << 10))])
+    assert read_archive(small, limits) == {"x": b"\0" * (512 << 10)}
+
+
+@pytest.mark.parametrize("mtime", [-1, -86400, MAX_MTIME + 1])
+def test_the_tarball_writer_refuses_a_time_a_tar_header_cannot_hold(mtime: int) -> None:
+    with pytest.raises(UsageError, match=f"the packet's time {mtime} .* cannot be written in a tarball"):
+        packet_tarball({"results.json": b"{}"}, mtime)
+    assert packet_tarball({"results.json": b"{}"}, 0) and packet_tarball({"results.json": b"{}"}, MAX_MTIME)
 
 
 def test_many_files_under_the_entry_bound_still_stop_at_the_byte_bound(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,6 +142,34 @@ def test_cli_valid_directory_and_tarball(files: dict[str, bytes], keys: KeyPair,
         result = run("evidence", "verify", str(packet), "--key", str(keys.public))
         assert result.code == 0, result.stdout + result.stderr
         assert result.stdout.count("\nok      ") == 6 and result.stdout.rstrip().endswith("VALID: every check passed")
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="needs tar")
+def test_a_packet_re_tarred_with_tar_is_valid(files: dict[str, bytes], keys: KeyPair, tmp_path: Path) -> None:
+    """``tar -czf p.tar.gz -C packet .`` writes './' and './name' entries: read as the packet."""
+    directory = write_directory(files, tmp_path / "packet")
+    tarball = tmp_path / "p.tar.gz"
+    subprocess.run(["tar", "-czf", str(tarball), "-C", str(directory), "."], check=True)
+    listed = subprocess.run(["tar", "-tzf", str(tarball)], capture_output=True, text=True, check=True).stdout.split()
+    assert "./" in listed and "./manifest.json" in listed
+    result = run("evidence", "verify", str(tarball), "--key", str(keys.public))
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("VALID: every check passed")
+
+
+def test_an_extra_empty_directory_is_named(files: dict[str, bytes], keys: KeyPair, tmp_path: Path) -> None:
+    directory = write_directory(files, tmp_path / "packet")
+    (directory / "notes" / "empty").mkdir(parents=True)
+    (directory / "inputs" / "more").mkdir()
+    tarball = tmp_path / "p.tar.gz"
+    subprocess.run(["tar", "-czf", str(tarball), "-C", str(directory), "."], check=True)
+    for packet in (directory, tarball):
+        result = run("evidence", "verify", str(packet), "--key", str(keys.public))
+        assert result.code == 1, result.stdout + result.stderr
+        for name in ("notes", "notes/empty", "inputs/more"):
+            assert f"{name}: extra directory, holds no file of the packet" in result.stdout
+        assert "exports: extra" not in result.stdout and "inputs: extra" not in result.stdout
+        assert "files: inputs/more, notes, notes/empty" in result.stdout
 
 
 def test_cli_tampered_tarball_names_the_check_and_file(files: dict[str, bytes], keys: KeyPair, tmp_path: Path) -> None:

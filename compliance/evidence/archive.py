@@ -1,10 +1,13 @@
 """Reading a packet tarball without trusting it.
 
 Every entry is checked before a byte of it is kept: only regular files and directories,
-relative normalised names (no absolute path, no ``..``, no hidden or odd characters), no
+relative normalised names (no absolute path, no ``..``, no hidden or odd characters; a
+leading ``./`` and the ``.`` entry that ``tar -C dir .`` writes are accepted and dropped), no
 duplicates, at most ``MAX_ENTRIES`` entries, at most ``MAX_FILE_BYTES`` per file and
 ``MAX_TOTAL_BYTES`` in all. The decompressed stream itself is bounded too, so a gzip bomb
-hidden in headers or padding stops at the same limit. Nothing is written while reading;
+hidden in headers or padding stops at the same limit, and while it inflates it may not
+outgrow ``MAX_INFLATION_RATIO`` times the compressed bytes read (plus a slack): a bomb is
+refused after a few MB of output, not after its claimed size. Nothing is written while reading;
 :func:`extract_archive` writes only under a fresh staging directory inside the target's
 parent, with ``O_EXCL | O_NOFOLLOW``, and renames it into place once everything passed.
 """
@@ -22,10 +25,17 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from ..errors import InputError, UnsafeArchiveError
-from .layout import MAX_ENTRIES, MAX_FILE_BYTES, MAX_TOTAL_BYTES, SAFE_PATH_PATTERN
+from .layout import (
+    INFLATION_SLACK_BYTES,
+    MAX_ENTRIES,
+    MAX_FILE_BYTES,
+    MAX_INFLATION_RATIO,
+    MAX_TOTAL_BYTES,
+    SAFE_PATH_PATTERN,
+)
 
 _SAFE = re.compile(SAFE_PATH_PATTERN)
 READ_SIZE = 1 << 20  # tarfile reads the stream in records of this size (its default, 10 KiB, costs a call per record)
@@ -37,24 +47,55 @@ class Limits:
     max_entries: int = MAX_ENTRIES
     max_file_bytes: int = MAX_FILE_BYTES
     max_total_bytes: int = MAX_TOTAL_BYTES
+    max_inflation_ratio: int = MAX_INFLATION_RATIO
+    inflation_slack_bytes: int = INFLATION_SLACK_BYTES
 
 
 class _Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-class _BoundedReader:
-    """A read-only stream that refuses to yield more than ``limit`` bytes."""
+class _CountingReader:
+    """The compressed file, counting the bytes the decompressor has read from it."""
 
-    def __init__(self, inner: _Readable, limit: int, source: str) -> None:
-        self._inner, self._limit, self._source, self._count = inner, limit, source, 0
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner, self.count = inner, 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._inner.read(size)
+        self.count += len(data)
+        return data
+
+    def seek(self, offset: int, /) -> int:  # gzip's interface; tarfile's stream mode never seeks back
+        return self._inner.seek(offset)
+
+
+class _BoundedReader:
+    """A read-only stream that refuses to yield more than ``limit`` bytes, or more than
+    ``ratio`` times the compressed bytes read so far plus ``slack``."""
+
+    def __init__(self, inner: _Readable, compressed: _CountingReader, limit: int, limits: Limits, source: str) -> None:
+        self._inner, self._compressed, self._limit, self._source, self._count = inner, compressed, limit, source, 0
+        self._ratio, self._slack = limits.max_inflation_ratio, limits.inflation_slack_bytes
 
     def read(self, size: int = -1) -> bytes:
         data = self._inner.read(size if size >= 0 else self._limit + 1 - self._count)
         self._count += len(data)
         if self._count > self._limit:
             raise UnsafeArchiveError(f"{self._source}: decompresses to more than {self._limit} bytes (refused)")
+        if self._count > self._ratio * self._compressed.count + self._slack:
+            raise UnsafeArchiveError(
+                f"{self._source}: inflates more than {self._ratio} times its compressed size, a compression bomb (refused)"
+            )
         return data
+
+
+def normalised_name(name: str) -> str:
+    """``name`` without the leading ``./`` that ``tar -C dir .`` writes; ``.`` (the top
+    directory itself) becomes the empty string."""
+    while name.startswith("./"):
+        name = name[2:]
+    return "" if name == "." else name
 
 
 def safe_name(name: str, source: str) -> str:
@@ -94,7 +135,8 @@ def iter_archive(path: str | Path, limits: Limits = Limits()) -> Iterator[tuple[
             raise InputError(source, "not a gzip-compressed tarball (.tar.gz)")
         handle.seek(0)
         bound = limits.max_total_bytes + (limits.max_entries + 2) * HEADER_ALLOWANCE
-        stream = _BoundedReader(gzip.GzipFile(fileobj=handle, mode="rb"), bound, source)
+        compressed = _CountingReader(handle)
+        stream = _BoundedReader(gzip.GzipFile(fileobj=compressed, mode="rb"), compressed, bound, limits, source)
         try:
             with tarfile.open(fileobj=stream, mode="r|", bufsize=READ_SIZE) as tar:  # type: ignore[call-overload]
                 yield from _members(tar, limits, source)
@@ -109,7 +151,12 @@ def _members(tar: tarfile.TarFile, limits: Limits, source: str) -> Iterator[tupl
         count += 1
         if count > limits.max_entries:
             raise UnsafeArchiveError(f"{source}: more than {limits.max_entries} entries (refused)")
-        name = safe_name(member.name, source)
+        normalised = normalised_name(member.name)
+        if not normalised:
+            if member.isdir():
+                continue  # the top directory itself ('.' or './')
+            raise UnsafeArchiveError(f"{source}: entry {member.name!r} is not a plain relative path (refused)")
+        name = safe_name(normalised, source)
         if not (member.isreg() or member.isdir()):
             raise UnsafeArchiveError(f"{source}: entry {member.name!r} is {_kind(member)} (refused)")
         if name in seen:
@@ -138,7 +185,19 @@ def _members(tar: tarfile.TarFile, limits: Limits, source: str) -> Iterator[tupl
 
 def read_archive(path: str | Path, limits: Limits = Limits()) -> dict[str, bytes]:
     """The files of a packet tarball, in memory; nothing is written anywhere."""
-    return {name: data for name, data in iter_archive(path, limits) if data is not None}
+    return read_archive_entries(path, limits)[0]
+
+
+def read_archive_entries(path: str | Path, limits: Limits = Limits()) -> tuple[dict[str, bytes], set[str]]:
+    """The files of a packet tarball, in memory, and the directories it lists."""
+    files: dict[str, bytes] = {}
+    directories: set[str] = set()
+    for name, data in iter_archive(path, limits):
+        if data is None:
+            directories.add(name)
+        else:
+            files[name] = data
+    return files, directories
 
 
 def extract_archive(path: str | Path, target: str | Path, limits: Limits = Limits()) -> list[str]:

@@ -3,7 +3,8 @@
 A tarball goes through :mod:`.archive` (refused when hostile: exit 2). A directory is
 walked without following links; an entry that is not a regular file (a link, a device, a
 FIFO) is kept as a *problem* for the verifier to report (the packet is invalid, exit 1),
-and its target is never read. The same bounds apply to both.
+and its target is never read. Directories are kept by name too, so that the verifier can
+name one that holds no file of the packet. The same bounds apply to both.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..errors import InputError, UnsafeArchiveError
-from .archive import Limits, read_archive, safe_name
+from .archive import Limits, read_archive_entries, safe_name
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Packet:
     source: str
     files: dict[str, bytes]
     problems: dict[str, str] = field(default_factory=dict)  # entry → why it is not a plain file
+    directories: frozenset[str] = frozenset()  # every directory inside the packet, by path
 
     @cached_property
     def digests(self) -> dict[str, str]:
@@ -38,18 +40,22 @@ def open_packet(path: str | Path, limits: Limits = Limits()) -> Packet:
         return _read_directory(p, limits)
     if not p.exists():
         raise InputError(p, "no such packet (a directory or a .tar.gz)")
-    return Packet(str(p), read_archive(p, limits))
+    files, directories = read_archive_entries(p, limits)
+    return Packet(str(p), files, directories=frozenset(directories))
 
 
 def _read_directory(root: Path, limits: Limits) -> Packet:
     files: dict[str, bytes] = {}
     problems: dict[str, str] = {}
+    directories: set[str] = set()
     total = count = 0
     for directory, subdirs, names in os.walk(root, onerror=_raise(root)):
         here = Path(directory)
         for name in sorted(subdirs):
             if (here / name).is_symlink():  # os.walk lists links to directories here; never enter them
                 problems[_relative(root, here / name)] = "is a symbolic link, not a regular file"
+            else:
+                directories.add(_relative(root, here / name))
         for name in sorted(names):
             entry = here / name
             relative = _relative(root, entry)
@@ -67,7 +73,7 @@ def _read_directory(root: Path, limits: Limits) -> Packet:
             total += len(files[relative])
             if total > limits.max_total_bytes:
                 raise UnsafeArchiveError(f"{root}: holds more than {limits.max_total_bytes} bytes (refused)")
-    return Packet(str(root), files, problems)
+    return Packet(str(root), files, problems, frozenset(directories))
 
 
 def _relative(root: Path, entry: Path) -> str:

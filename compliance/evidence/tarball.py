@@ -12,9 +12,13 @@ import gzip
 import io
 import tarfile
 
+from ..errors import UsageError
+
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 COMPRESS_LEVEL = 3  # zlib's fast deflate: packets are mostly JSON; level 6 took twice as long for 10% less
+# A ustar header holds the mtime in 11 octal digits: from 1970-01-01 to 2242-03-16.
+MAX_MTIME = 8**11 - 1
 
 
 def _entry(name: str, mtime: int, *, size: int = 0, directory: bool = False) -> tarfile.TarInfo:
@@ -29,6 +33,11 @@ def _entry(name: str, mtime: int, *, size: int = 0, directory: bool = False) -> 
 
 
 def packet_tarball(files: dict[str, bytes], mtime: int) -> bytes:
+    if not 0 <= mtime <= MAX_MTIME:
+        raise UsageError(
+            f"the packet's time {mtime} (seconds since 1970, from SOURCE_DATE_EPOCH or the clock) "
+            f"cannot be written in a tarball: it must lie between 0 and {MAX_MTIME}"
+        )
     directories = sorted({"/".join(parts[:depth]) for parts in (p.split("/") for p in files) for depth in range(1, len(parts))})
     buffer = io.BytesIO()
     with (

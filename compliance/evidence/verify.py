@@ -7,7 +7,8 @@
 4. ``statement``: the DSSE envelope's signature verifies over the PAE, its bundle holds the
    same envelope, the payload is an in-toto Statement v1 with this project's predicate.
 5. ``files``: every listed file is present with its sha256 and size; no file is missing,
-   none is extra, and none is a link or a special file.
+   none is extra (nor a directory that holds no file of the packet), and none is a link or
+   a special file.
 6. ``agreement``: statement, manifest and results.json say the same thing (manifest
    digest, packet, subject, verdict, counts, inputs).
 
@@ -222,8 +223,15 @@ def _step_files(state: _State, step: Step) -> None:
             collect.fail(entry.path, f"sha256 {digests[entry.path]} differs from the manifest's {entry.sha256}")
     for name in sorted(set(packet.files) - listed - set(UNLISTED)):
         collect.fail(name, "extra file, not listed in the manifest")
+    for name in sorted(packet.directories - _parents(listed | set(packet.files) | set(packet.problems))):
+        collect.fail(name, "extra directory, holds no file of the packet")
     for name, problem in sorted(packet.problems.items()):
         collect.fail(name, problem)
+
+
+def _parents(paths: set[str]) -> set[str]:
+    """Every directory above one of ``paths``."""
+    return {path.rsplit("/", depth)[0] for path in paths for depth in range(1, path.count("/") + 1)}
 
 
 def _compare(collect: _Collector, file: str, what: str, found: object, expected: object) -> None:
