@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -221,11 +222,16 @@ def test_the_report_verify_commands_work_as_printed(files: dict[str, bytes], key
     from compliance.evidence.commands import verify_commands
 
     packet = write_directory(files, tmp_path / "packet")
-    shutil.copy(keys.public, packet / "cosign.pub")
+    shutil.copy(keys.public, tmp_path / "cosign.pub")
     commands = verify_commands("/nix/store/x")
+    setup = next(c for c in commands if "mktemp -d" in c)
     openssl_command = next(c for c in commands if "openssl dgst" in c)
-    ok = subprocess.run(["bash", "-c", openssl_command], cwd=packet, capture_output=True, text=True, check=False)
-    assert ok.returncode == 0 and "Verified OK" in ok.stdout
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    ok = subprocess.run(["bash", "-c", f"set -e\n{setup}\ncd packet\n{openssl_command}"], cwd=tmp_path, capture_output=True, text=True,
+                        env={**os.environ, "TMPDIR": str(scratch_root)}, check=False)
+    assert ok.returncode == 0 and "Verified OK" in ok.stdout, ok.stdout + ok.stderr
+    assert sorted(p.name for p in packet.iterdir()) == sorted({path.split("/")[0] for path in files})  # nothing left in the packet
     if shutil.which("jq"):
         sums = next(c for c in commands if "sha256sum -c" in c)
         checked = subprocess.run(["bash", "-c", sums], cwd=packet, capture_output=True, text=True, check=False)
