@@ -9,7 +9,7 @@ from compliance.catalog import load_catalog
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.frameworks import FrameworkId
-from compliance.models.results import GateReport, Reason, SubjectRef
+from compliance.models.results import CheckResult, GateReport, Reason, SubjectRef
 from compliance.report import render_html
 from compliance.report.coverage import ClauseState, FrameworkCoverage, coverage_matrix
 from compliance.report.html import css_string
@@ -89,6 +89,52 @@ def test_findings_put_blocking_controls_first_with_observed_values_and_remedy() 
     assert hk01.nixos == ('boot.kernel.sysctl."kernel.kptr_restrict" = 2;',)
     assert ("not_as_expected", "kernel.kptr_restrict: {actual: 0; expected: 2}") in hk01.checks[0].observed
     assert hk01.params[0].source == "anssi-intermediary"
+
+
+def _hint(checks: list[CheckResult], remediation: dict[str, object]) -> tuple[str, ...]:
+    report = sample_report()
+    results = report.assessment.results
+    hk01 = next(r for r in results if r.control_id == "HK-01").model_copy(update={"checks": checks, "remediation": remediation})
+    others = [r for r in results if r.control_id != "HK-01"]
+    changed = report.model_copy(update={"assessment": report.assessment.model_copy(update={"results": [hk01, *others]})})
+    return next(f for f in build_view(changed, sample_context()).findings if f.control_id == "HK-01").nixos
+
+
+def _sysctl_check(function: str, status: Status, **mismatches: dict[str, object]) -> CheckResult:
+    return CheckResult(kind=CheckKind.STATIC, function=function, status=status, message="off baseline",
+                       observed={"mismatches": mismatches, "values": {}, "source": "boot.kernel.sysctl"})
+
+
+def test_a_sysctl_hint_sets_what_failed_and_nothing_already_compliant() -> None:
+    """The catalog's block names kptr_restrict (compliant here) and perf_event_paranoid; the
+    check names panic_on_oops, perf_event_paranoid and perf_cpu_time_max_percent."""
+    catalog = {"nixos": {"boot.kernel.sysctl": {"kernel.kptr_restrict": 2, "kernel.perf_event_paranoid": 3},
+                         "security.lockKernelModules": True}}
+    check = _sysctl_check(
+        "sysctl_baseline", Status.FAIL,
+        **{"kernel.panic_on_oops": {"value": None, "expected": "1", "problem": "is not set"},
+           "kernel.perf_event_paranoid": {"value": 1, "expected": ">=2"},
+           "kernel.perf_cpu_time_max_percent": {"value": 25, "expected": "<=1"},
+           "kernel.core_pattern": {"value": "core", "expected": "|/bin/false"}},
+    )
+    assert _hint([check], catalog) == (
+        'boot.kernel.sysctl."kernel.core_pattern" = "|/bin/false";',
+        'boot.kernel.sysctl."kernel.panic_on_oops" = 1;',
+        'boot.kernel.sysctl."kernel.perf_cpu_time_max_percent" = 1;',
+        'boot.kernel.sysctl."kernel.perf_event_paranoid" = 3;',  # the catalog's value meets ">=2"
+        "security.lockKernelModules = true;",  # not a sysctl: the catalog's, as it is
+    )
+    runtime = _sysctl_check("sysctl_runtime", Status.FAIL, **{"net.ipv4.tcp_syncookies": {"value": 0, "expected": "1"}})
+    assert _hint([check, runtime], catalog)[0] == 'boot.kernel.sysctl."kernel.core_pattern" = "|/bin/false";'
+    assert 'boot.kernel.sysctl."net.ipv4.tcp_syncookies" = 1;' in _hint([check, runtime], catalog)
+
+
+def test_without_named_mismatches_the_hint_is_the_catalog_block() -> None:
+    catalog = {"nixos": {"boot.kernel.sysctl": {"kernel.kptr_restrict": 2}}}
+    errored = CheckResult(kind=CheckKind.STATIC, function="sysctl_baseline", status=Status.ERROR, message="no facts")
+    other = _sysctl_check("sshd_config", Status.FAIL, PermitRootLogin={"value": "yes", "allowed": ["no"]})
+    for checks in ([errored], [other]):
+        assert _hint(checks, catalog) == ('boot.kernel.sysctl."kernel.kptr_restrict" = 2;',)
 
 
 def test_waivers_show_approver_and_expiry() -> None:

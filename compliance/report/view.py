@@ -16,8 +16,10 @@ from ..catalog import Catalog
 from ..clock import isoformat
 from ..models.common import Status
 from ..models.frameworks import FrameworkId
+from ..models.params import Bound
 from ..models.results import Assessment, ControlResult, GateReport, Reason
 from ..models.subject import InputRef
+from ..predicates.nixos import sysctl_matches
 from .attestations import AttestationView, attestation_views
 from .context import ReportContext
 from .coverage import CoverageMatrix, coverage_matrix, natural_key
@@ -269,8 +271,45 @@ def _params(result: ControlResult) -> tuple[ParamView, ...]:
     )
 
 
-def _nixos_lines(remediation: dict[str, Any] | None) -> tuple[str, ...]:
-    options = (remediation or {}).get("nixos") or {}
+# Checks whose outcome names each sysctl off baseline (observed["mismatches"]: key →
+# {"value", "expected"}): their hint is built from what failed, not the catalog's block.
+SYSCTL_CHECKS = frozenset({"sysctl_baseline", "sysctl_runtime"})
+SYSCTL_OPTION = "boot.kernel.sysctl"
+
+
+def _sysctl_setting(expected: str, suggested: Any) -> Any:
+    """The value to set for a sysctl expected to be ``expected``: the catalog's when it
+    meets the expectation, else the bound itself (``">=2"`` → 2), else the text."""
+    if suggested is not None and sysctl_matches(suggested, expected):
+        return suggested
+    try:
+        return Bound.parse(expected).value
+    except ValueError:
+        return " ".join(expected.split())
+
+
+def _failing_sysctls(result: ControlResult, suggested: dict[str, Any]) -> dict[str, Any] | None:
+    """Each sysctl the failing checks name, with the value to set; None when no check names them."""
+    found: dict[str, Any] | None = None
+    for check in result.checks:
+        mismatches = check.observed.get("mismatches")
+        if check.function not in SYSCTL_CHECKS or check.status != Status.FAIL or not isinstance(mismatches, dict):
+            continue
+        found = found or {}
+        for key, mismatch in mismatches.items():
+            if isinstance(mismatch, dict) and isinstance(mismatch.get("expected"), str):
+                found[str(key)] = _sysctl_setting(mismatch["expected"], suggested.get(str(key)))
+    return found if found else None
+
+
+def _nixos_lines(result: ControlResult) -> tuple[str, ...]:
+    """The options to set: for sysctls a failing check names, those it names (and only
+    those); for anything else, the catalog's remediation block."""
+    options = dict((result.remediation or {}).get("nixos") or {})
+    catalog_sysctls = options.get(SYSCTL_OPTION)
+    failing = _failing_sysctls(result, catalog_sysctls if isinstance(catalog_sysctls, dict) else {})
+    if failing is not None:
+        options[SYSCTL_OPTION] = failing
     lines: list[str] = []
     for option, value in sorted(options.items()):
         lines.extend(nix_assignments(str(option), value))
@@ -299,7 +338,7 @@ def _finding(result: ControlResult, blocking: set[str]) -> Finding:
         ),
         clauses=_clauses(result),
         params=_params(result),
-        nixos=_nixos_lines(result.remediation),
+        nixos=_nixos_lines(result),
         remediation_text=str(text) if text else None,
         notes=tuple(result.notes),
     )
