@@ -19,7 +19,7 @@ from compliance.promote.signed_decision import verify_decision
 from compliance.signing.dsse import pae
 from compliance.signing.keys import load_public_key
 from tests.support.cli import ROOT, Result, one_line_error, run
-from tests.support.promote import ENV, NONCE, Fleet, Spec, fleet, good, place  # noqa: F401
+from tests.support.promote import ENV, NONCE, Fleet, Spec, fleet, good, lab_policy, place  # noqa: F401
 
 Reports = dict[str, Spec]
 
@@ -31,9 +31,8 @@ def _promote(fleet: Fleet, tmp_path: Path, specs: Reports, *args: str,  # noqa: 
     place(reports, *files, names=[f"{name}.dsse.json" for name in specs])
     wave = wave or fleet.wave(tmp_path / "wave.json")
     argv = ["promote", "--wave", str(wave), "--reports", str(reports), "--nonce", NONCE, *args]
-    if policy is not None:
-        (tmp_path / "policy.json").write_text(json.dumps(policy))
-        argv += ["--policy", str(tmp_path / "policy.json")]
+    (tmp_path / "policy.json").write_text(json.dumps(lab_policy(policy)))
+    argv += ["--policy", str(tmp_path / "policy.json")]
     return run(*argv, env=ENV)
 
 
@@ -254,3 +253,48 @@ def test_missing_inputs_are_one_line_exit_2(fleet: Fleet, tmp_path: Path) -> Non
     toml.write_text('id = "w"\nnonce = "' + NONCE + '"\nhosts = 3\n')
     typed = run("promote", "--wave", str(toml), "--reports", str(tmp_path), "--nonce", NONCE)
     assert typed.code == 2 and "wave.toml: hosts: Input should be a valid list" in one_line_error(typed)
+
+
+# ---------------------------------------------------------------------------- the default policy
+
+
+def test_by_default_a_probe_of_an_offline_root_is_not_evidence_of_the_running_host(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    from compliance.promote.policy import PromotionPolicy
+
+    assert PromotionPolicy().hosts.accept_offline_root is False
+    reports = place(tmp_path / "reports", *fleet.reports(*CLEAN.values()), names=[f"{n}.dsse.json" for n in CLEAN])
+    argv = ["promote", "--wave", str(fleet.wave(tmp_path / "wave.json")), "--reports", str(reports), "--nonce", NONCE, "--format", "json"]
+    held = run(*argv, env=ENV)
+    assert held.code == 3, held.stdout
+    decision = _decision(held)
+    assert {h["name"]: h["evidence"] for h in decision["hosts"]} == dict.fromkeys(CLEAN, "binds_less")
+    assert "a probe of an offline root" in decision["hosts"][0]["reports"][0]["message"]
+    # Accepted for hosts only: the canary (web-1) is still held, canary rules being the stricter.
+    (tmp_path / "hosts.json").write_text(json.dumps({"hosts": {"accept_offline_root": True}, "required_controls": []}))
+    canary = _decision(run(*argv, "--policy", str(tmp_path / "hosts.json"), env=ENV))
+    assert canary["verdict"] == "hold" and {h["name"]: h["evidence"] for h in canary["hosts"]}["web-1"] == "binds_less"
+    (tmp_path / "both.json").write_text(json.dumps(lab_policy()))
+    assert run(*argv, "--policy", str(tmp_path / "both.json"), env=ENV).code == 0
+
+
+def test_by_default_every_report_must_cover_the_controls_probe_runs_by_default(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    from compliance.catalog import load_catalog
+    from compliance.models.control import CheckKind
+    from compliance.promote.judge import default_required_controls
+
+    runtime = sorted(c.id for c in load_catalog().controls.values() if c.checks_of(CheckKind.RUNTIME))
+    assert list(default_required_controls()) == runtime and len(runtime) > 4
+    reports = place(tmp_path / "reports", *fleet.reports(*CLEAN.values()), names=[f"{n}.dsse.json" for n in CLEAN])
+    argv = ["promote", "--wave", str(fleet.wave(tmp_path / "wave.json")), "--reports", str(reports), "--nonce", NONCE, "--format", "json"]
+    offline_only = {"hosts": {"accept_offline_root": True}, "canaries": {"accept_offline_root": True}}
+    (tmp_path / "default.json").write_text(json.dumps(offline_only))
+    held = run(*argv, "--policy", str(tmp_path / "default.json"), env=ENV)
+    assert held.code == 3
+    reasons = _decision(held)["reasons"]
+    missing = [c for c in runtime if c not in ("CM-01", "HK-06", "HK-07", "IA-01")]
+    assert {r["host"] for r in reasons} == set(CLEAN)
+    assert all(f"did not check {len(missing)} of the {len(runtime)} controls 'compliance probe' runs by default" in r["message"]
+               and ", ".join(missing) in r["message"] for r in reasons), reasons
+    # The policy says otherwise explicitly: the four controls the profile runs.
+    (tmp_path / "four.json").write_text(json.dumps({**offline_only, "required_controls": ["CM-01", "HK-06", "HK-07", "IA-01"]}))
+    assert run(*argv, "--policy", str(tmp_path / "four.json"), env=ENV).code == 0

@@ -23,7 +23,18 @@ from compliance.canonical import canonical_json
 from compliance.signing.dsse import sign_envelope
 from compliance.signing.keys import NativeSigner
 from tests.support.cli import run
-from tests.support.promote import ENV, NONCE, PASSWORD, Fleet, Spec, T, fleet, good, place  # noqa: F401
+from tests.support.promote import (  # noqa: F401
+    ENV,
+    NONCE,
+    PASSWORD,
+    Fleet,
+    Spec,
+    T,
+    fleet,
+    good,
+    lab_policy,
+    place,
+)
 
 HOSTS = ("web-1", "web-2", "web-3")
 
@@ -115,9 +126,8 @@ def _decide(fleet: Fleet, tmp_path: Path, case: Case, policy: dict[str, Any] | N
     case.build(fleet, reports)
     argv = ["promote", "--wave", str(_wave(fleet, tmp_path / "wave.json", case.wave)), "--reports", str(reports),
             "--nonce", NONCE, "--format", "json"]
-    if policy is not None:
-        (tmp_path / "policy.json").write_text(json.dumps(policy))
-        argv += ["--policy", str(tmp_path / "policy.json")]
+    (tmp_path / "policy.json").write_text(json.dumps(lab_policy(policy)))
+    argv += ["--policy", str(tmp_path / "policy.json")]
     result = run(*argv, env=ENV)
     assert result.code in (0, 1, 3), result.stderr
     decision = json.loads(result.stdout)

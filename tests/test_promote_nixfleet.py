@@ -27,6 +27,7 @@ from tests.support.promote import (  # noqa: F401
     fleet,
     good,
     isoformat_epoch,
+    lab_policy,
     place,
     runner_evidence,
     ssh_keygen,
@@ -46,10 +47,8 @@ def _decide(fleet: Fleet, tmp_path: Path, evidence: dict[str, dict[str, Any]], p
         write_nixfleet(reports / name, doc, (sign_with or keys)[name])
     wave = fleet.wave(tmp_path / "wave.json", ("web-1", *evidence), canaries=canaries, activated_at=activated_at,
                       ssh_keys={n: k.public_line for n, k in keys.items()})
-    policy_path = None
-    if policy is not None:
-        policy_path = tmp_path / "policy.json"
-        policy_path.write_text(json.dumps(policy))
+    policy_path = tmp_path / "policy.json"
+    policy_path.write_text(json.dumps(lab_policy(policy)))
     return PromotionGate.load(wave, reports, NONCE, policy_path).decide(_now())
 
 
@@ -165,7 +164,7 @@ def _tampered(tmp_path: Path, fleet: Fleet, change: str) -> Any:  # noqa: F811
         sig.write_text(keys["web-4"].sign_jcs(doc) + "\n")
     wave = fleet.wave(decision_dir / "wave.json", ("web-4",), canaries=(), activated_at=ACTIVATED,
                       ssh_keys={"web-4": keys["web-4"].public_line})
-    (decision_dir / "policy.json").write_text(json.dumps(ACCEPT))
+    (decision_dir / "policy.json").write_text(json.dumps(lab_policy(ACCEPT)))
     return _host(PromotionGate.load(wave, reports, NONCE, decision_dir / "policy.json").decide(_now()), "web-4")
 
 
@@ -236,10 +235,39 @@ def test_promote_exit_codes_with_nixfleet_hosts(fleet: Fleet, tmp_path: Path) ->
     reports = place(tmp_path / "reports", fleet.report(good("web-1")), names=["web-1.dsse.json"])
     write_nixfleet(reports / "web-4", runner_evidence("web-4", T - 60), key)
     wave = fleet.wave(tmp_path / "wave.json", ("web-1", "web-4"), activated_at=ACTIVATED, ssh_keys={"web-4": key.public_line})
-    (tmp_path / "policy.toml").write_text("[hosts]\naccept_nixfleet = true\n\n[nixfleet]\nmax_report_age = \"10m\"\n")
+    (tmp_path / "policy.json").write_text(json.dumps(lab_policy({"hosts": {"accept_nixfleet": True}, "nixfleet": {"max_report_age": "10m"}})))
     base = ["promote", "--wave", str(wave), "--reports", str(reports), "--nonce", NONCE]
     assert run(*base, env=ENV).code == 3
-    accepted = run(*base, "--policy", str(tmp_path / "policy.toml"), env=ENV)
+    accepted = run(*base, "--policy", str(tmp_path / "policy.json"), env=ENV)
     assert accepted.code == 0, accepted.stdout
     assert "1 on nixfleet evidence" in accepted.stdout
     assert PromotionPolicy().hosts.accept_nixfleet is False  # the default refuses it
+
+
+def test_nixfleet_errors_are_judged_by_the_stricter_of_the_host_rules_and_nixfleets(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    erring = {"web-4": runner_evidence("web-4", T - 60, {"access-control": "compliant", "backup-retention": "error"})}
+    assert _decide(fleet, tmp_path / "a", erring, ACCEPT).verdict.value == "hold"
+    hosts = _decide(fleet, tmp_path / "b", erring, {"hosts": {"accept_nixfleet": True, "errors": "rollback"}})
+    assert hosts.verdict.value == "rollback" and hosts.reasons[0].control_id == "backup-retention"
+    both = {"hosts": {"accept_nixfleet": True}, "canaries": {"accept_nixfleet": True, "errors": "rollback"}}
+    assert _decide(fleet, tmp_path / "c", erring, both).verdict.value == "hold"  # web-4 is no canary here
+    assert _decide(fleet, tmp_path / "d", erring, both, canaries=("web-1", "web-4")).verdict.value == "rollback"
+    # nixfleet's own setting still applies where it is the stricter
+    assert _decide(fleet, tmp_path / "e", erring, {**ACCEPT, "nixfleet": {"errors": "rollback"}}).verdict.value == "rollback"
+
+
+def test_evidence_signed_with_another_wave_hosts_key_says_whose(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    keys = {name: ssh_keygen(tmp_path / "ssh", name) for name in ("web-4", "web-5")}
+    evidence = {"web-4": runner_evidence("web-4", T - 60), "web-5": runner_evidence("web-5", T - 60)}
+    decision = _decide(fleet, tmp_path / "d", evidence, ACCEPT, keys=keys, sign_with={"web-4": keys["web-5"], "web-5": keys["web-5"]})
+    web4 = _host(decision, "web-4")
+    assert web4.evidence.value == "invalid" and "(it is signed with the key of web-5)" in web4.reports[0].message, web4.reports[0].message
+    assert _host(decision, "web-5").evidence.value == "valid"
+
+
+@pytest.mark.parametrize("field", ["timestamp", "collectedAt"])
+def test_a_time_in_seconds_since_the_epoch_is_invalid_like_a_naive_one(fleet: Fleet, tmp_path: Path, field: str) -> None:  # noqa: F811
+    doc = runner_evidence("web-4", T - 60) if field == "timestamp" else documented_evidence("web-4", T - 60)
+    doc[field] = T - 60
+    web4 = _host(_decide(fleet, tmp_path, {"web-4": doc}, ACCEPT), "web-4")
+    assert web4.evidence.value == "invalid" and "RFC 3339" in web4.reports[0].message, web4.reports[0].message

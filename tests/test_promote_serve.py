@@ -4,6 +4,7 @@ over the same folder, signed on request; the service stops cleanly on SIGTERM.""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -31,6 +32,7 @@ from tests.support.promote import (  # noqa: F401
     T,
     fleet,
     good,
+    lab_policy,
     runner_evidence,
     ssh_keygen,
 )
@@ -61,12 +63,12 @@ def _start(fleet: Fleet, tmp_path: Path, python: list[str]) -> Service:  # noqa:
     key = ssh_keygen(tmp_path / "ssh", "web-4")
     wave = fleet.wave(tmp_path / "wave.json", ("web-1", "web-2", "web-4"), activated_at=T - 600,
                       ssh_keys={"web-4": key.public_line})
-    (tmp_path / "policy.toml").write_text("[hosts]\naccept_nixfleet = true\n")
+    (tmp_path / "policy.json").write_text(json.dumps(lab_policy({"hosts": {"accept_nixfleet": True}})))
     assert run("keys", "generate", "--output-key-prefix", str(tmp_path / "cp"), env=ENV).code == 0
     (tmp_path / "reports").mkdir()
     proc = subprocess.Popen(
         [sys.executable, *python, "promote", "--serve", "127.0.0.1:0", "--wave", str(wave),
-         "--reports", str(tmp_path / "reports"), "--nonce", NONCE, "--policy", str(tmp_path / "policy.toml"),
+         "--reports", str(tmp_path / "reports"), "--nonce", NONCE, "--policy", str(tmp_path / "policy.json"),
          "--key", str(tmp_path / "cp.key")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV}, cwd=ROOT,
     )
@@ -121,7 +123,7 @@ def test_reports_posted_over_http_are_classified_and_decided(service: Service, f
     assert {h["name"]: h["evidence"] for h in decision["hosts"]} == {"web-1": "valid", "web-2": "valid", "web-4": "valid"}
     # The same decision as the command over the same folder at the same time.
     command = run("promote", "--wave", str(tmp_path / "wave.json"), "--reports", str(tmp_path / "reports"), "--nonce", NONCE,
-                  "--policy", str(tmp_path / "policy.toml"), "--format", "json", env=ENV)
+                  "--policy", str(tmp_path / "policy.json"), "--format", "json", env=ENV)
     assert command.code == 0 and command.stdout.encode() == body
     status, _, text = service.request("GET", "/decision.txt")
     assert status == 200 and text.startswith(b"PROMOTE: wave web@3f2a1c0/1")
@@ -165,3 +167,29 @@ def test_sigterm_stops_the_service_whatever_the_main_thread_is_doing(fleet: Flee
             with contextlib.suppress(OSError):
                 client.recv(65536)
         assert service.proc.wait(timeout=60) == 0
+
+
+def test_a_newer_report_of_a_host_replaces_its_older_one(service: Service, fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    """Held, the host probes again and posts the new report: the newer signed time wins,
+    the older report is removed, and the loop reaches promote (not 'duplicated')."""
+    web1 = fleet.report(good("web-1"))
+    older, newer = fleet.reports(Spec("web-2", at=T - 300), Spec("web-2", at=T - 60))
+    assert service.post(web1.read_bytes())["evidence"] == "valid"
+    first = service.post(older.read_bytes())
+    assert first["evidence"] == "valid" and first["kept"] is True
+    second = service.post(newer.read_bytes())
+    assert (second["evidence"], second["kept"], second["replaced"]) == ("valid", True, [first["file"]])
+    assert not (tmp_path / "reports" / first["file"]).exists()
+    late = service.post(older.read_bytes())  # an older report arriving late does not displace the newer
+    assert late["kept"] is False and "not kept: the host has a newer report" in late["message"]
+    key = ssh_keygen(tmp_path / "ssh", "web-4")
+    for at in (T - 300, T - 30):
+        evidence = runner_evidence("web-4", at)
+        service.post(json.dumps(evidence).encode(), **{"X-Signature": key.sign_jcs(evidence)})
+    assert len(list((tmp_path / "reports").glob("*.sig"))) == 1
+    _, headers, body = service.request("GET", "/decision")
+    decision = json.loads(body)
+    assert headers["X-Compliance-Verdict"] == "promote", decision["reasons"]
+    assert {h["name"]: h["evidence"] for h in decision["hosts"]} == {"web-1": "valid", "web-2": "valid", "web-4": "valid"}
+    assert next(h for h in decision["hosts"] if h["name"] == "web-2")["report_id"] == json.loads(
+        base64.b64decode(json.loads(newer.read_bytes())["payload"]))["report_id"]

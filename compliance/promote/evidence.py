@@ -85,3 +85,4 @@ class Evidence:
     machine_id: str | None = None
     boot_id: str | None = None
     running_closure: str | None = None
+    transport: str | None = None  # a probe report's: local, ssh or offline-root

@@ -12,6 +12,7 @@ valid evidence is never promoted, whatever the policy's share.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections import Counter
@@ -40,6 +41,18 @@ from .verify import CheckedReport, Expectations
 from .wave import LoadedWave, WaveHost
 
 NOT_JUDGED = {Status.PASS, Status.NOT_APPLICABLE}
+
+
+@functools.cache
+def default_required_controls() -> tuple[str, ...]:
+    """Every control ``compliance probe`` runs without ``--profile``: each control of the
+    built-in catalog with a runtime check. What the default policy requires of a report."""
+    from ..catalog import load_catalog
+    from ..models.control import CheckKind
+    from ..selection import select
+
+    selection = select(load_catalog(), [], CheckKind.RUNTIME)
+    return tuple(sorted(sc.control.id for sc in selection.controls if sc.control.checks_of(CheckKind.RUNTIME)))
 
 
 def policy_digest(policy: PromotionPolicy) -> str:
@@ -102,7 +115,9 @@ def _control_action(outcome: ControlOutcome, rules: HostRules, policy: Promotion
         if outcome.severity in rules.rollback_on:
             return Action.ROLLBACK
         return Action.HOLD if outcome.severity in rules.hold_on else Action.NOTE
-    return policy.nixfleet.errors if kind is ReportKind.NIXFLEET else rules.errors  # error, manual
+    if kind is ReportKind.NIXFLEET:  # the stricter of the host's (or canary's) rules and nixfleet's
+        return max(policy.nixfleet.errors, rules.errors, key=lambda a: a.rank)
+    return rules.errors  # error, manual
 
 
 def _control_findings(host: WaveHost, evidence: Evidence, policy: PromotionPolicy) -> list[Finding]:
@@ -115,13 +130,21 @@ def _control_findings(host: WaveHost, evidence: Evidence, policy: PromotionPolic
     if all(c.status is Status.NOT_APPLICABLE for c in evidence.controls):
         findings.append(Finding(action=Action.HOLD, host=host.name, message=(
             "the report decides no control (it checks none, or finds every one not applicable)")))
-    required = policy.nixfleet.required_controls if evidence.kind is ReportKind.NIXFLEET else policy.required_controls
     checked = {c.control_id: c.status for c in evidence.controls}
-    for control_id in required:
-        if checked.get(control_id, Status.NOT_APPLICABLE) is Status.NOT_APPLICABLE:
-            why = "did not check" if control_id not in checked else "found not applicable"
-            findings.append(Finding(action=Action.HOLD, host=host.name, control_id=control_id,
-                                    message=f"the report {why} {control_id}, which the policy requires"))
+    if evidence.kind is ReportKind.NIXFLEET or policy.required_controls is not None:
+        required = policy.nixfleet.required_controls if evidence.kind is ReportKind.NIXFLEET else policy.required_controls or []
+        for control_id in required:
+            if checked.get(control_id, Status.NOT_APPLICABLE) is Status.NOT_APPLICABLE:
+                why = "did not check" if control_id not in checked else "found not applicable"
+                findings.append(Finding(action=Action.HOLD, host=host.name, control_id=control_id,
+                                        message=f"the report {why} {control_id}, which the policy requires"))
+    else:
+        unchecked = [c for c in default_required_controls() if c not in checked]
+        if unchecked:
+            findings.append(Finding(action=Action.HOLD, host=host.name, message=(
+                f"the report did not check {len(unchecked)} of the {len(default_required_controls())} controls "
+                f"'compliance probe' runs by default, which the default policy requires: {', '.join(unchecked)} "
+                "(a policy's required_controls says otherwise)")))
     if evidence.kind is ReportKind.NIXFLEET:
         findings.append(Finding(action=Action.NOTE, host=host.name, evidence=EvidenceStatus.VALID,
                                 message="nixfleet evidence: bound to host name and time only (no nonce, closure, "

@@ -1,9 +1,11 @@
 """The promotion policy: how much evidence a wave needs, and which findings roll it back
 or only hold it.
 
-Defaults fail closed: every host must have reported, within the hour; critical and high
-failures roll back, medium ones hold, errors hold; a host running another closure rolls
-back; evidence that does not verify or bind holds. Canaries are judged by rules that can
+Defaults fail closed: every host must have reported, within the hour, on every control
+``compliance probe`` runs by default; critical and high failures roll back, medium ones
+hold, errors hold; a host running another closure rolls back; evidence that does not
+verify or bind holds, and so does a probe of an offline root (files at rest, not the
+running host). Canaries are judged by rules that can
 only be stricter than the other hosts' (the stricter value of each field wins), and
 nixfleet-compliance's evidence, which binds neither a nonce nor a closure, is refused
 unless the policy accepts it, and then under its own, shorter age limit.
@@ -52,6 +54,8 @@ class HostRules(Strict):
     hold_on: list[Severity] = Field(default=[Severity.MEDIUM], description="failed controls of these severities hold")
     errors: Action = Field(default=Action.HOLD, description="a control the probe could not decide (error, manual)")
     accept_nixfleet: bool = Field(default=False, description="count nixfleet-compliance evidence.json, which binds less")
+    accept_offline_root: bool = Field(
+        default=False, description="count probe reports of an offline root (--root: files at rest, not the running host)")
 
     @model_validator(mode="after")
     def _severities_disjoint(self) -> HostRules:
@@ -71,6 +75,7 @@ class HostRules(Strict):
             hold_on=sorted(hold, key=lambda s: -s.rank),
             errors=max(self.errors, other.errors, key=lambda a: a.rank),
             accept_nixfleet=self.accept_nixfleet and other.accept_nixfleet,
+            accept_offline_root=self.accept_offline_root and other.accept_offline_root,
         )
 
     def needed(self, hosts: int) -> int:
@@ -115,7 +120,11 @@ class PromotionPolicy(Strict):
         description="evidence that does not verify, names another host, nonce or machine, is dated in the future, or is duplicated",
     )
     unattributed_reports: Action = Field(default=Action.HOLD, description="a file of the reports folder no wave host can be held to")
-    required_controls: list[str] = Field(default=[], description="controls every probe report must have checked")
+    required_controls: list[str] | None = Field(
+        default=None,
+        description="controls every probe report must have checked and found applicable; unset: every control "
+                    "'compliance probe' runs by default must be in every report (not applicable counts as checked)",
+    )
     rollback_controls: list[str] = Field(default=[], description="controls whose failure rolls back whatever their severity")
     ignore_controls: list[str] = Field(default=[], description="controls reported as notes only")
 

@@ -5,7 +5,12 @@ that call hooks over HTTP rather than run commands.
   nixfleet evidence.json with its base64 signature in the ``X-Signature`` header). It is
   stored in the reports folder under its SHA-256, whatever it holds (a bad report is a
   host's invalid evidence, which the decision must name), and the answer says how the
-  gate classifies it: ``201 {"file", "sha256", "host", "evidence", "message"}``.
+  gate classifies it: ``201 {"file", "sha256", "host", "evidence", "message", "kept",
+  "replaced"}``. A host keeps one report: of two reports attributed to the same host, the
+  one taken later (its signed time, or the time it claims when it does not verify) wins
+  and the other is removed, so a host that is held and probes again is judged on its new
+  report, not found *duplicated*. Two reports of one host that give the same time, or
+  one that gives none, are both kept (and judged as the gate judges them).
 - ``GET /decision`` (JSON), ``/decision.txt``, ``/decision.dsse`` (signed, with --key):
   the decision over the folder at that moment, ``200`` whatever the verdict, which is in
   the body and in the ``X-Compliance-Verdict`` and ``X-Compliance-Exit-Code`` headers.
@@ -23,6 +28,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -34,12 +40,12 @@ from .. import clock
 from ..errors import ComplianceError, UsageError
 from ..fsutil import atomic_write
 from ..signing.keys import Signer
-from .collect import MAX_REPORT_BYTES, candidate_from_bytes
+from .collect import MAX_REPORT_BYTES, SIGNATURE_SUFFIX, candidate_from_bytes, list_reports
 from .decision import WaveDecision, decision_json
 from .render import render_decision_text
 from .session import PromotionGate
 from .signed_decision import sign_decision
-from .verify import Expectations, check_report
+from .verify import CheckedReport, Expectations, check_report
 
 SIGNATURE_HEADER = "X-Signature"
 
@@ -53,7 +59,48 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
+class LatestPerHost:
+    """The stored reports attributed to each host, with the time each was taken, so that
+    a newer report replaces an older one. Built from the folder at start."""
+
+    def __init__(self, gate: PromotionGate) -> None:
+        self.gate = gate
+        self.by_host: dict[str, dict[str, datetime | None]] = {}
+        now = clock.now()
+        for source in list_reports(gate.reports):
+            self.record(check_report(source.read(), Expectations(gate.wave, gate.policy, now)))
+
+    def record(self, checked: CheckedReport) -> None:
+        if checked.host is not None:
+            self.by_host.setdefault(checked.host, {})[checked.file] = checked.taken_at
+
+    def _remove(self, host: str, file: str) -> None:
+        for path in (self.gate.reports / file, self.gate.reports / f"{file}{SIGNATURE_SUFFIX}"):
+            path.unlink(missing_ok=True)
+        self.by_host[host].pop(file, None)
+
+    def keep_newest(self, checked: CheckedReport) -> tuple[bool, list[str]]:
+        """Record ``checked`` (stored already); remove whichever of its host's reports is
+        older. (whether ``checked`` is kept, the files it replaced)"""
+        taken, host = checked.taken_at, checked.host
+        if host is None or taken is None:
+            self.record(checked)
+            return True, []
+        stored = self.by_host.setdefault(host, {})
+        if any(t is not None and t > taken for f, t in stored.items() if f != checked.file):
+            if checked.file not in stored:
+                self._remove(host, checked.file)
+            return False, []
+        older = sorted(f for f, t in stored.items() if f != checked.file and t is not None and t < taken)
+        for file in older:
+            self._remove(host, file)
+        stored[checked.file] = taken
+        return True, older
+
+
 def _handler(gate: PromotionGate, signer: Signer | None, lock: threading.Lock) -> type[BaseHTTPRequestHandler]:
+    latest = LatestPerHost(gate)
+
     class Handler(BaseHTTPRequestHandler):
         server_version = "compliance-promote"
         sys_version = ""
@@ -93,10 +140,12 @@ def _handler(gate: PromotionGate, signer: Signer | None, lock: threading.Lock) -
                     sig = signature.strip().encode() if signature is not None else None
                     checked = check_report(candidate_from_bytes(name, body, sig),
                                            Expectations(gate.wave, gate.policy, clock.now()))
+                    kept, replaced = latest.keep_newest(checked)
             except ComplianceError as exc:
                 return self._json(500, {"error": str(exc)})
+            message = checked.message if kept else f"{checked.message}; not kept: the host has a newer report"
             self._json(201, {"file": name, "sha256": sha256, "host": checked.host or checked.claimed_host,
-                             "evidence": checked.status.value, "message": checked.message})
+                             "evidence": checked.status.value, "message": message, "kept": kept, "replaced": replaced})
 
         def do_GET(self) -> None:
             renderers: dict[str, tuple[str, Callable[[WaveDecision], bytes]]] = {

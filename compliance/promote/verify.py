@@ -10,8 +10,9 @@
 7. not dated in the future (beyond the allowed clock skew)
 8. not older than the maximum age (nixfleet evidence: the shorter of the two limits)
 9. taken after the wave was activated and the soak time had passed
-10. the closure the wave activated on the host is the one running
-11. binds enough: evidence without nonce or closure counts only where the policy accepts it
+10. of the running host: a probe of an offline root counts only where the policy accepts it
+11. the closure the wave activated on the host is the one running
+12. binds enough: evidence without nonce or closure counts only where the policy accepts it
 
 Nothing a report says is believed before its signature verifies. A replay is called a
 replay (step 6) whatever its age; and only a report that describes the host now (steps
@@ -50,6 +51,12 @@ class CheckedReport:
     host: str | None = None  # the wave host it is attributed to; None: nobody's
     claimed_host: str | None = None
     evidence: Evidence | None = None  # set once the signature verified
+    claimed_at: datetime | None = None  # the time the report says it was taken (verified once evidence is set)
+
+    @property
+    def taken_at(self) -> datetime | None:
+        """The signed time if it verified, else the time the report claims."""
+        return self.evidence.created if self.evidence is not None else self.claimed_at
 
 
 @dataclass
@@ -134,6 +141,20 @@ def _after_activation(evidence: Evidence, host: WaveHost, ctx: Expectations) -> 
     return None
 
 
+OFFLINE_ROOT = "offline-root"
+
+
+def _describes_the_running_host(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
+    """A probe of an offline root judged files at rest (a disk image, a chroot): no boot id,
+    the live checks not applicable. It says nothing of what the running host does."""
+    if evidence.transport != OFFLINE_ROOT or ctx.policy.rules_for(host.canary).accept_offline_root:
+        return None
+    who = "canaries" if host.canary else "hosts"
+    return Problem(EvidenceStatus.BINDS_LESS,
+                   "a probe of an offline root (files at rest: no boot id, the live checks not applicable) is not evidence "
+                   f"that the running host is compliant; the policy does not accept it for {who} (accept_offline_root)")
+
+
 def _binds_enough(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Problem | None:
     if {Binding.NONCE, Binding.CLOSURE} <= evidence.binds:
         return None
@@ -151,21 +172,27 @@ def _binds_enough(evidence: Evidence, host: WaveHost, ctx: Expectations) -> Prob
 
 BINDING_STEPS: tuple[Step, ...] = (
     _names_the_host, _names_the_machine, _this_wave,
-    _not_in_future, _not_stale, _after_activation, _runs_the_closure, _binds_enough,
+    _not_in_future, _not_stale, _after_activation, _describes_the_running_host, _runs_the_closure, _binds_enough,
 )
 
 
 def _whose_key(reader: ReportReader, candidate: Candidate, doc: object, claim: Claim, host: str, ctx: Expectations) -> str:
-    """When a report claims a key that belongs to another host of the wave and verifies
-    with it: say so (a host signing for another is worth knowing)."""
-    owner = ctx.key_owners.get(claim.signer or "")
-    if owner is None or owner == host:
-        return ""
-    try:
-        reader.verify(candidate, doc, claim, ctx.wave.keys[owner])
-    except VerificationError:
-        return ""
-    return f" (it is signed with the key of {owner})"
+    """When a report verifies with the key of another host of the wave: say so (a host
+    signing for another is worth knowing). A kind that names its key (a probe report) is
+    tried with that key's owner only; one that names none (nixfleet evidence) with every
+    other host's key."""
+    if claim.signer is not None:
+        owner = ctx.key_owners.get(claim.signer)
+        owners = [owner] if owner is not None and owner != host else []
+    else:
+        owners = [name for name in ctx.wave.keys if name != host]
+    for owner in owners:
+        try:
+            reader.verify(candidate, doc, claim, ctx.wave.keys[owner])
+        except VerificationError:
+            continue
+        return f" (it is signed with the key of {owner})"
+    return ""
 
 
 def _strip_source(message: str, source: str) -> str:
@@ -179,7 +206,8 @@ def check_report(candidate: Candidate, ctx: Expectations) -> CheckedReport:
     def checked(status: EvidenceStatus, message: str, claim: Claim | None = None, kind: ReportKind | None = None,
                 host: str | None = None, evidence: Evidence | None = None) -> CheckedReport:
         return CheckedReport(candidate.file, candidate.sha256, status, message, kind=kind, host=host,
-                             claimed_host=claim.host if claim else None, evidence=evidence)
+                             claimed_host=claim.host if claim else None, evidence=evidence,
+                             claimed_at=claim.created if claim else None)
 
     if candidate.problem is not None:
         return checked(EvidenceStatus.UNREADABLE, candidate.problem)

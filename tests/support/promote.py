@@ -58,6 +58,22 @@ def closure(host: str, generation: int = 1) -> str:
 def machine_id(host: str) -> str:
     return hashlib.sha256(f"machine:{host}".encode()).hexdigest()[:32]
 
+# The fleet's reports are probes of offline roots (files at rest) with the four-control
+# profile above. The default policy accepts neither: a disk image is not the running host,
+# and a report must cover every control `compliance probe` runs by default. Tests about
+# anything else decide under this policy, which accepts both explicitly.
+LAB_POLICY: dict[str, Any] = {
+    "hosts": {"accept_offline_root": True}, "canaries": {"accept_offline_root": True}, "required_controls": [],
+}
+
+
+def lab_policy(changes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """:data:`LAB_POLICY` with ``changes`` (sections merged key by key)."""
+    merged: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in LAB_POLICY.items()}
+    for key, value in (changes or {}).items():
+        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
+    return merged
+
 
 @dataclass(frozen=True)
 class Spec:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from ...errors import VerificationError
@@ -48,6 +49,18 @@ class Claim:
     host: str
     signer: str | None = None  # the key fingerprint it names, if its kind names one
     parsed: Any = None  # what the reader decoded to find out, for its own verify (not trusted)
+    created: datetime | None = None  # the time it says it was taken (not trusted)
+
+
+def claimed_time(value: Any) -> datetime | None:
+    """An RFC 3339 time with an offset, as a document claims it; ``None`` otherwise."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 class ReportReader(Protocol):

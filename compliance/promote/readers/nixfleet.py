@@ -19,9 +19,17 @@ closure, no machine or boot id. The gate says so, and the policy decides.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+)
 
 from ...canonical import CanonicalizationError, canonical_json
 from ...errors import VerificationError
@@ -30,7 +38,7 @@ from ...signing.documents import first_error
 from ...signing.encoding import strict_b64decode
 from ..evidence import Binding, ControlOutcome, Evidence, ReportKind
 from ..hostkeys import HostKeys
-from .base import Candidate, Claim, each_control_once
+from .base import Candidate, Claim, claimed_time, each_control_once
 
 BINDS = frozenset({Binding.HOST, Binding.TIME})
 MAX_MESSAGE = 200
@@ -40,6 +48,17 @@ class _Lenient(BaseModel):
     """Signed by another tool: fields this reader does not know are ignored, not refused."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Times are RFC 3339 text with an offset: a number (seconds since the epoch, in no
+    stated zone) is as naive as a time without an offset, and as invalid."""
+    if not isinstance(value, str):
+        raise ValueError("expected an RFC 3339 time with an offset (text), not a number")
+    return value
+
+
+SignedTime = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 class RunnerControl(_Lenient):
@@ -53,7 +72,7 @@ class RunnerEvidence(_Lenient):
     """The shape nixfleet-compliance's probe runner writes and nixfleet's agent reads."""
 
     host: str = Field(min_length=1)
-    timestamp: AwareDatetime
+    timestamp: SignedTime
     controls: list[RunnerControl]
     overall: str | None = None
 
@@ -71,7 +90,7 @@ class DocumentedEvidence(_Lenient):
 
     schemaVersion: Literal[1]
     hostname: str = Field(min_length=1)
-    collectedAt: AwareDatetime
+    collectedAt: SignedTime
     controls: list[DocumentedControl]
 
 
@@ -106,7 +125,7 @@ class NixfleetReader:
         name = doc.get("hostname") if "schemaVersion" in doc else doc.get("host")
         if not isinstance(name, str) or not name:
             return None
-        return Claim(name)
+        return Claim(name, created=claimed_time(doc.get("collectedAt") if "schemaVersion" in doc else doc.get("timestamp")))
 
     def verify(self, candidate: Candidate, doc: Any, claim: Claim, keys: HostKeys) -> Evidence:
         if keys.ssh_key is None:

@@ -15,7 +15,7 @@ from ...probes.report import verify_report_envelope
 from ...signing.dsse import Envelope
 from ..evidence import Binding, ControlOutcome, Evidence, ReportKind
 from ..hostkeys import HostKeys
-from .base import Candidate, Claim, each_control_once
+from .base import Candidate, Claim, claimed_time, each_control_once
 
 ALWAYS_BOUND = frozenset({Binding.HOST, Binding.TIME, Binding.NONCE, Binding.CLOSURE})
 
@@ -36,7 +36,7 @@ class ProbeReportReader:
         if not isinstance(name, str) or not name:
             return None
         signer = body.get("signer")
-        return Claim(name, signer if isinstance(signer, str) else None, parsed=(envelope, body))
+        return Claim(name, signer if isinstance(signer, str) else None, parsed=(envelope, body), created=claimed_time(body.get("created")))
 
     def verify(self, candidate: Candidate, doc: Any, claim: Claim, keys: HostKeys) -> Evidence:
         if keys.probe_key is None:
@@ -57,4 +57,5 @@ class ProbeReportReader:
             kind=self.kind, host=host.name or "", created=report.created, report_id=report.report_id,
             signer=report.signer, binds=frozenset(binds), controls=controls, nonce=report.nonce,
             machine_id=host.machine_id, boot_id=host.boot_id, running_closure=host.running_closure,
+            transport=host.transport,
         )
