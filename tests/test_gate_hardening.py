@@ -187,18 +187,18 @@ def test_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
     received: list[bytes] = []
 
     def drain() -> None:
-        for _ in range(2):
-            with open(fifo, "rb") as reader:
-                received.append(reader.read())
+        with open(fifo, "rb") as reader:
+            received.append(reader.read())
 
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    fsutil.atomic_write(fifo, b"one")
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
-    fsutil.atomic_write_all([(fifo, b"two")])
-    reader.join(timeout=10)
+    # One reader per write: a reader that has not yet seen the end of the first write
+    # would read the second one with it.
+    for write in (lambda: fsutil.atomic_write(fifo, b"one"), lambda: fsutil.atomic_write_all([(fifo, b"two")])):
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        write()
+        reader.join(timeout=10)
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert received == [b"one", b"two"]
-    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 
 
