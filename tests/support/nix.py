@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-NIX_CONFIG = "experimental-features = nix-command flakes\nsubstituters =\nsandbox = false\n"
+# ``build-users-group =``: Debian's nix-bin without its recommended nix-setup-systemd has no
+# ``nixbld`` group, and root then builds as itself.
+NIX_CONFIG = "experimental-features = nix-command flakes\nsubstituters =\nsandbox = false\nbuild-users-group =\n"
 
 
 def nix_env() -> dict[str, str]:
