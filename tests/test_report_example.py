@@ -117,3 +117,17 @@ def test_following_the_printed_commands_leaves_the_packet_verifiable(example: tu
     assert [p.name for p in scratch_root.glob("*/*")] == ["manifest.sig.der"]  # the scratch file went there
     result = run("evidence", "verify", str(work / "packet"), "--key", str(keys.public))
     assert result.code == 0, result.stdout + result.stderr
+
+
+STATUS_WORDS = {"PASS", "FAIL", "ERROR", "WAIVED", "MANUAL", "NOT"}
+
+
+def test_a_coverage_chip_keeps_its_control_and_status_on_one_line(example_pdf: Path) -> None:
+    """A chip may wrap after its status, never between "HK-04" and "PASS"."""
+    chips = split = 0
+    for page in poppler.pages(example_pdf):
+        for word, following in zip(page.words, page.words[1:], strict=False):
+            if re.fullmatch(r"[A-Z]{2}-\d{2}", word.text) and following.text in STATUS_WORDS:
+                chips += 1
+                split += abs(word.y_min - following.y_min) > 1.0
+    assert chips > 50 and split == 0, (chips, split)
