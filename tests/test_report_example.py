@@ -5,6 +5,7 @@ packet as it was."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -126,7 +127,7 @@ def test_a_coverage_chip_keeps_its_control_and_status_on_one_line(example_pdf: P
     """A chip may wrap after its status, never between "HK-04" and "PASS"."""
     chips = split = 0
     for page in poppler.pages(example_pdf):
-        for word, following in zip(page.words, page.words[1:], strict=False):
+        for word, following in itertools.pairwise(page.words):
             if re.fullmatch(r"[A-Z]{2}-\d{2}", word.text) and following.text in STATUS_WORDS:
                 chips += 1
                 split += abs(word.y_min - following.y_min) > 1.0
