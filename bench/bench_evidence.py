@@ -35,11 +35,11 @@ EPOCH = "1793491200"
 DRIVER = """
 import sys
 from compliance import formats
-from compliance.pipeline import GateOptions, run_gate
+from compliance.runs.gate_run import GateOptions, run_gate
 mode, closure, sbom, facts, lock, key, out = sys.argv[1:]
 opening = None
 if mode == "evidence":
-    from compliance.evidence.build import SignerOpening, build_packet
+    from compliance.runs.evidence_run import SignerOpening, build_packet
     opening = SignerOpening("native", key)
 run = run_gate(GateOptions(closure=closure, sbom=sbom, facts=facts, flake_lock=lock))
 formats.render("json", run.report)
@@ -95,8 +95,8 @@ def bench_build(paths: int, runs: int, workdir: Path, key: Path) -> dict[str, fl
 
 def bench_verify(paths: int, runs: int, workdir: Path, key: Path, public: Path) -> dict[str, float]:
     os.environ.update(env())
-    from compliance.evidence.build import build_packet
-    from compliance.pipeline import GateOptions, run_gate
+    from compliance.runs.evidence_run import build_packet
+    from compliance.runs.gate_run import GateOptions, run_gate
 
     files = write(workdir / f"verify-{paths}", paths)
     run = run_gate(GateOptions(closure=str(files["closure"]), sbom=str(files["sbom"]), facts=str(files["facts"]), flake_lock=str(files["flake_lock"])))

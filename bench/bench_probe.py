@@ -29,14 +29,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compliance.catalog import load_catalog  # noqa: E402
+from compliance.catalog.loader import load_catalog  # noqa: E402
+from compliance.catalog.selection import SelectedControl, Selection, select  # noqa: E402
 from compliance.hosts import LocalHost, OfflineRootHost  # noqa: E402
-from compliance.hosts.base import Host  # noqa: E402
+from compliance.hosts.host_api import Host  # noqa: E402
 from compliance.hosts.ssh import SshHost, parse_ssh_url  # noqa: E402
 from compliance.models.control import CheckKind  # noqa: E402
-from compliance.probes.report import sign_report  # noqa: E402
-from compliance.probes.run import run_probes  # noqa: E402
-from compliance.selection import SelectedControl, Selection, select  # noqa: E402
+from compliance.probes.signed_report import sign_report  # noqa: E402
+from compliance.runs.probe_run import run_probes  # noqa: E402
 from compliance.signing.keys import NativeSigner, decrypt_private_key, generate_keypair  # noqa: E402
 from tests.support.sshd import start_sshd  # noqa: E402
 

@@ -40,16 +40,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_probe import NOT_ON_NIXOS, full_profile, timed  # noqa: E402
-from compliance.canonical import canonical_json  # noqa: E402
-from compliance.catalog import load_catalog  # noqa: E402
+from compliance.catalog.loader import load_catalog  # noqa: E402
+from compliance.catalog.selection import SelectedControl, Selection  # noqa: E402
 from compliance.hosts import LocalHost  # noqa: E402
 from compliance.models.common import Status  # noqa: E402
 from compliance.models.probe import ProbeReport  # noqa: E402
-from compliance.probes.report import sign_report  # noqa: E402
-from compliance.probes.run import run_probes  # noqa: E402
+from compliance.probes.signed_report import sign_report  # noqa: E402
 from compliance.promote.session import PromotionGate  # noqa: E402
-from compliance.selection import SelectedControl, Selection  # noqa: E402
+from compliance.runs.probe_run import run_probes  # noqa: E402
 from compliance.signing.keys import NativeSigner  # noqa: E402
+from compliance.util.canonical import canonical_json  # noqa: E402
 from tests.support.fixtures import fake_store_path  # noqa: E402
 
 NONCE = "bench-wave-5f1c0e9a7d3b2468"

@@ -33,9 +33,10 @@ from typing import Any
 
 from bench.bench_sbom import best_and_median
 from bench.generate import generate_closure, generate_sbom
+from compliance.checks.predicate_subject import Subject
 from compliance.inputs.closure import parse_closure
-from compliance.inputs.storepath import split_name
-from compliance.inputs.vulns import load_vulnerability_reports
+from compliance.inputs.scanners import load_vulnerability_reports
+from compliance.nix.storepath import split_name
 from compliance.predicates.vulnerabilities import (
     KnownVulnerabilityParams,
     VulnerabilityExceptionParams,
@@ -44,8 +45,7 @@ from compliance.predicates.vulnerabilities import (
     vulnerability_data_fresh,
     vulnerability_exceptions,
 )
-from compliance.subject import Subject
-from compliance.vulns.purl import parse_purl
+from compliance.vulns.purl_match import parse_purl
 
 SCAN_TIME = "2026-10-31T23:00:00Z"
 ASSESSMENT_EPOCH = "1793491200"  # 2026-11-01T00:00:00Z

@@ -83,7 +83,7 @@ def generate_closure(paths: int, seed: int = 1) -> dict[str, Any]:
 def generate_sbom(closure: list[dict[str, Any]], seed: int = 1) -> dict[str, Any]:
     """A CycloneDX 1.6 SBOM with one component per store path (as sbomnix/bombon write them)."""
     rng = random.Random(seed)
-    from compliance.inputs.storepath import split_name
+    from compliance.nix.storepath import split_name
 
     components = []
     dependencies = []
@@ -251,7 +251,7 @@ def example_vulnerabilities(entries: list[dict[str, Any]]) -> tuple[dict[str, An
     """A grype scan of the example SBOM the evening before the demo's clock (2024-10-25):
     one high finding on openssl that an OpenVEX statement declares not affecting the
     release, one low finding on zlib under the blocking threshold."""
-    from compliance.inputs.storepath import split_name
+    from compliance.nix.storepath import split_name
 
     packages = {split_name(e["path"].split("/")[-1][33:]) for e in entries}
     version = {name: ver for name, ver in packages if ver}

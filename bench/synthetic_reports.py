@@ -15,7 +15,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from compliance.catalog import Catalog, load_catalog
+from compliance.catalog.loader import Catalog, load_catalog
 from compliance.models.attestation import AttestationOutcome, AttestationStatus
 from compliance.models.common import Severity, Status
 from compliance.models.control import CheckKind

@@ -1,5 +1,5 @@
 """``python -m compliance``."""
 
-from .cli import run
+from compliance.cli import run
 
 run()

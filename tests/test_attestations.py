@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from compliance.attestations import sign_attestations, verify_entries
-from compliance.catalog import load_catalog
+from compliance.assess.attestations import sign_attestations, verify_entries
+from compliance.catalog.loader import load_catalog
 from compliance.models.attestation import ATTESTATION_PAYLOAD_TYPE, Attestation, AttestationStatus
 from compliance.models.results import GateReport
 from compliance.signing.dsse import sign_envelope

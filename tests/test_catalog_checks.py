@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from compliance import registry
+from compliance.checks import registry
+from compliance.checks.predicate_subject import Subject
 from compliance.errors import CheckError, NotApplicable
 from compliance.hosts import OfflineRootHost
 from compliance.inputs.facts import parse_facts
@@ -18,7 +19,6 @@ from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.probes.accounts import parse_sudoers
 from compliance.probes.sources import timespan_seconds
-from compliance.subject import Subject
 from tests.support.runtime_fixtures import evaluate_probe_offline, lay_out_root
 
 WANTS = "/etc/systemd/system/multi-user.target.wants"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from compliance.catalog import load_catalog
-from compliance.coverage import CoverageKind, framework_coverage
+from compliance.catalog.clause_coverage import CoverageKind, framework_coverage
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
 from compliance.inputs.facts import split_option_path
 from compliance.models.control import CheckKind
 from compliance.models.frameworks import FrameworkId
-from compliance.selection import select
 from tests.support.cli import run
 from tests.support.fixtures import FIXTURES, load_fixture
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from compliance.errors import InputError
 from compliance.inputs.closure import parse_closure, read_closure
-from compliance.nixhash import NIX32, sha256_hex
+from compliance.nix.hashes import NIX32, sha256_hex
 from tests.support import nix
 
 H = "0123456789abcdfghijklmnpqrsvwxyz"
@@ -202,8 +202,8 @@ def test_a_closure_file_inside_a_store_object_is_read_as_a_file(tmp_path: Path) 
 @pytest.mark.parametrize("nar_hash", ["sha256-AAAA", "sha256:zzzz", "md5:d41d8cd98f00b204e9800998ecf8427e", "sha256:" + "e" * 52])
 def test_the_top_level_nar_hash_must_read_as_sha256(nar_hash: str) -> None:
     """It is the digest the signed statement binds the assessment to."""
-    from compliance.assessment import closure_subject
-    from compliance.subject import Subject
+    from compliance.assess.assessment import closure_subject
+    from compliance.checks.predicate_subject import Subject
 
     closure = parse_closure(json.dumps([{"path": p("app-1.0"), "narHash": nar_hash, "references": []}]).encode(), "pi.json")
     with pytest.raises(InputError, match=rf"^pi.json: {p('app-1.0')}: narHash "):
@@ -214,9 +214,9 @@ def test_the_top_level_nar_hash_must_read_as_sha256(nar_hash: str) -> None:
 def test_every_nix_notation_of_a_nar_hash_gives_the_same_digest(notation: str) -> None:
     import base64
 
-    from compliance.assessment import closure_subject
-    from compliance.nixhash import nix32_encode
-    from compliance.subject import Subject
+    from compliance.assess.assessment import closure_subject
+    from compliance.checks.predicate_subject import Subject
+    from compliance.nix.hashes import nix32_encode
 
     digest = bytes(range(32))
     b64 = base64.b64encode(digest).decode()

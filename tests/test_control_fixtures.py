@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from compliance import engine
-from compliance.catalog import load_catalog
+from compliance.assess import engine
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
-from compliance.selection import select
 from tests.support import nix
 from tests.support.fixtures import FIXTURES, build_subject, load_fixture
 from tests.support.runtime_fixtures import run_runtime_fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.generate import FACTS
-from compliance.catalog import load_catalog
-from compliance.coverage import CoverageKind, framework_coverage
+from compliance.catalog.clause_coverage import CoverageKind, framework_coverage
+from compliance.catalog.loader import load_catalog
 from compliance.models.frameworks import FrameworkId
 from tests.support.cli import one_line_error, run
 from tests.support.inputs import gate_args, with_option, write_release

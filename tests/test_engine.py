@@ -7,14 +7,14 @@ from typing import Annotated
 
 import pytest
 
-from compliance import engine
+from compliance.assess import engine
+from compliance.catalog.selection import SelectedControl
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, passed, predicate
 from compliance.errors import CheckError, NotApplicable
 from compliance.models.common import Severity, Status, combine
 from compliance.models.control import Check, CheckKind, Control
 from compliance.models.params import LOWER, Params
-from compliance.registry import Outcome, passed, predicate
-from compliance.selection import SelectedControl
-from compliance.subject import Subject
 
 
 class DelayParams(Params):

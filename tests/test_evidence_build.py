@@ -19,17 +19,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from compliance import formats
-from compliance.assessment import input_ref
-from compliance.canonical import canonical_json
+from compliance.assess.assessment import input_ref
 from compliance.errors import UsageError
 from compliance.evidence.archive import read_archive
-from compliance.evidence.build import packet_files
 from compliance.evidence.layout import PREDICATE_TYPE, UNLISTED
 from compliance.evidence.packet import Packet, open_packet
+from compliance.evidence.packet_verify import verify_packet
 from compliance.evidence.tarball import packet_tarball
-from compliance.evidence.verify import verify_packet
-from compliance.pipeline import GateOptions, GateRun, LoadedInput, run_gate
+from compliance.runs.evidence_run import packet_files
+from compliance.runs.gate_run import GateOptions, GateRun, LoadedInput, run_gate
 from compliance.signing.keys import decrypt_private_key, load_public_key
+from compliance.util.canonical import canonical_json
 from tests.support import nix
 from tests.support.cli import one_line_error, run
 from tests.support.evidence import (

@@ -84,7 +84,7 @@ def test_an_output_that_names_a_folder_is_one_line_exit_2(tarball: Path, tmp_pat
 def test_atomic_write_refuses_a_folder_and_leaves_nothing(tmp_path: Path) -> None:
     """The last guard of every command's output: never an internal error, never a stray temporary file."""
     from compliance.errors import UsageError
-    from compliance.fsutil import atomic_write
+    from compliance.util.fsutil import atomic_write
 
     (tmp_path / "out").mkdir()
     with pytest.raises(UsageError, match="out: is a directory"):

@@ -23,9 +23,9 @@ from compliance.evidence.layout import (
 )
 from compliance.evidence.manifest import FileEntry, parse_manifest
 from compliance.evidence.packet import Packet
+from compliance.evidence.packet_verify import Verification, verify_packet
 from compliance.evidence.tarball import packet_tarball
-from compliance.evidence.verify import Verification, verify_packet
-from compliance.pipeline import GateRun
+from compliance.runs.gate_run import GateRun
 from compliance.signing.bundle import message_bundle
 from compliance.signing.detached import encode_signature
 from compliance.signing.keys import PublicKey, load_public_key

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.facts_eval import evaluate_facts
 from compliance.inputs.facts import OptionPathError, join_option_path, split_option_path
+from compliance.inputs.facts_eval import evaluate_facts
 from tests.support import nix
 from tests.support.cli import one_line_error, run
 

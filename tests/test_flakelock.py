@@ -44,11 +44,11 @@ def test_a_malformed_lock_is_an_input_error(doc: dict[str, Any], problem: str) -
 
 
 def test_an_input_node_without_a_lock_is_not_taken_for_the_root() -> None:
-    from compliance import engine
+    from compliance.assess import engine
+    from compliance.catalog.selection import SelectedControl
+    from compliance.checks.predicate_subject import Subject
     from compliance.models.common import Severity, Status
     from compliance.models.control import Check, CheckKind, Control
-    from compliance.selection import SelectedControl
-    from compliance.subject import Subject
 
     lock = parse_flake_lock(_lock({"nixpkgs": "nixpkgs", "secrets": "secrets"}, secrets={"inputs": {}}), "flake.lock")
     control = Control(id="TT-01", title="t", severity=Severity.HIGH, rationale="r", checks=[Check(kind=CheckKind.STATIC, function="flake_inputs_locked")])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.catalog import default_catalog_dir, load_catalog
+from compliance.catalog.loader import default_catalog_dir, load_catalog
 from compliance.errors import CatalogError
 from compliance.models.frameworks import AnssiLevel, FrameworkId
 from tests.support.cli import one_line_error, run

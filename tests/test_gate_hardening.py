@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.facts_eval import evaluate_facts
+from compliance.inputs.facts_eval import evaluate_facts
 from tests.support import nix
 from tests.support.cli import one_line_error, run
 
@@ -96,7 +96,7 @@ AGPL_DENIED = {"agpl-3.0-only", "agpl-3.0-or-later"}
     ("MIT OR AGPL-3.0", AGPL_DENIED, True),
 ])
 def test_deprecated_gnu_licence_ids_meet_the_denylist(expression: str, denied: set[str], allowed: bool) -> None:
-    from compliance.predicates.sbom import licence_allowed
+    from compliance.predicates.sbom_checks import licence_allowed
 
     assert licence_allowed(expression, denied) is allowed
 
@@ -157,8 +157,8 @@ def test_outputs_are_written_all_or_none(tmp_path: Path) -> None:
 
 
 def test_a_failed_commit_removes_what_was_already_renamed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from compliance import fsutil
     from compliance.errors import UsageError
+    from compliance.util import fsutil
 
     real = fsutil._commit
     calls: list[Path] = []
@@ -180,7 +180,7 @@ def test_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
     import stat
     import threading
 
-    from compliance import fsutil
+    from compliance.util import fsutil
 
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
@@ -204,7 +204,7 @@ def test_a_fifo_is_written_through_not_replaced(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("all_at_once", [False, True])
 def test_a_symlink_keeps_pointing_at_the_file_it_names(tmp_path: Path, all_at_once: bool) -> None:
-    from compliance import fsutil
+    from compliance.util import fsutil
 
     (tmp_path / "reports").mkdir()
     real = tmp_path / "reports" / "gate.json"
@@ -318,7 +318,7 @@ def test_source_date_epoch_out_of_range_is_a_usage_error(tmp_path: Path, epoch: 
 
 @pytest.mark.parametrize(("epoch", "iso"), [("0", "1970-01-01T00:00:00Z"), (" 8589934591 ", "2242-03-16T12:56:31Z")])
 def test_source_date_epoch_at_the_ends_of_its_range(monkeypatch: pytest.MonkeyPatch, epoch: str, iso: str) -> None:
-    from compliance import clock
+    from compliance.util import clock
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
     assert clock.isoformat(clock.now()) == iso

@@ -12,7 +12,7 @@ import pytest
 
 from compliance.errors import ProbeError, UsageError
 from compliance.hosts import LocalHost, OfflineRootHost, open_host, remote_script
-from compliance.hosts.base import Host
+from compliance.hosts.host_api import Host
 from compliance.hosts.requests import (
     FindSpecial,
     ListDir,

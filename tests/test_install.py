@@ -34,7 +34,7 @@ def test_wheel_carries_the_data_and_works_outside_the_checkout(tmp_path: Path) -
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": str(site)}
     probe = subprocess.run(
-        [sys.executable, "-c", "import compliance, compliance.catalog as c; print(compliance.__file__); print(c.default_catalog_dir())"],
+        [sys.executable, "-c", "import compliance, compliance.catalog.loader as c; print(compliance.__file__); print(c.default_catalog_dir())"],
         capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
     ).stdout.split()
     assert probe[0].startswith(str(site)) and probe[1].startswith(str(site))

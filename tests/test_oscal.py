@@ -15,7 +15,7 @@ import pytest
 from compliance import formats
 from compliance.models.common import Status
 from compliance.models.results import GateReport, WaiverApplied
-from compliance.pipeline import GateOptions, run_gate
+from compliance.runs.gate_run import GateOptions, run_gate
 from tests.support.cli import run
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from compliance import engine
+from compliance.assess import engine
+from compliance.catalog.selection import SelectedControl
+from compliance.checks.predicate_subject import Subject
 from compliance.inputs.facts import parse_facts
 from compliance.models.common import Severity, Status
 from compliance.models.control import Check, CheckKind, Control
-from compliance.selection import SelectedControl
-from compliance.subject import Subject
 
 
 def _facts(options: dict[str, Any], absent: list[str] | None = None, unavailable: list[str] | None = None) -> Subject:
@@ -112,7 +112,7 @@ def test_borg_modes_that_only_authenticate_do_not_encrypt(mode: str | None, stat
     ("MIT OR", True),
 ])
 def test_licence_expressions(expression: str, allowed: bool) -> None:
-    from compliance.predicates.sbom import licence_allowed
+    from compliance.predicates.sbom_checks import licence_allowed
 
     assert licence_allowed(expression, {"agpl-3.0-only", "agpl-3.0-or-later"}) is allowed
 

@@ -17,7 +17,7 @@ import pytest
 
 from compliance.errors import VerificationError
 from compliance.models.probe import PROBE_REPORT_PAYLOAD_TYPE, ProbeReport
-from compliance.probes.report import verify_report
+from compliance.probes.signed_report import verify_report
 from compliance.signing.dsse import pae
 from compliance.signing.keys import load_public_key
 from tests.support.cli import one_line_error, run

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from compliance import engine
-from compliance.catalog import load_catalog
+from compliance.assess import engine
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
 from compliance.hosts import LocalHost, OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
@@ -28,7 +29,7 @@ from compliance.probes.files import (
     setuid_allowlist,
     world_writable_sticky,
 )
-from compliance.probes.kernel import (
+from compliance.probes.kernel_live import (
     CmdlineParams,
     CpuVulnParams,
     cpu_vulnerabilities,
@@ -36,7 +37,6 @@ from compliance.probes.kernel import (
     sysctl_runtime,
 )
 from compliance.probes.sshd import SshdRuntimeParams, sshd_effective
-from compliance.selection import select
 from tests.support import nix
 from tests.support.runtime_fixtures import lay_out_root, run_in_namespace, run_probe_in_namespace
 

@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from compliance import registry
-from compliance.catalog import load_catalog
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
+from compliance.checks import registry
 from compliance.errors import CheckError
 from compliance.hosts import LocalHost, OfflineRootHost, open_host
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.probes.files import StickyParams, world_writable_sticky
-from compliance.probes.run import run_probes
-from compliance.selection import select
+from compliance.runs.probe_run import run_probes
 from tests.support.sshd import SshServer, requires_sshd, sshd_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

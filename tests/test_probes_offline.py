@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from compliance import registry
+from compliance.checks import registry
 from compliance.errors import CheckError
 from compliance.models.common import Status
 from compliance.models.control import CheckKind

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from compliance.catalog import default_catalog_dir, load_catalog
+from compliance.catalog.loader import default_catalog_dir, load_catalog
+from compliance.catalog.selection import anssi_levels_cited, select
 from compliance.errors import CatalogError
 from compliance.models.frameworks import AnssiLevel, FrameworkId
 from compliance.models.params import strictness_of
 from compliance.models.results import GateReport
-from compliance.selection import anssi_levels_cited, select
 from tests.support.cli import run
 from tests.support.inputs import gate_args, write_release
 

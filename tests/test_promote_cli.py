@@ -259,7 +259,7 @@ def test_missing_inputs_are_one_line_exit_2(fleet: Fleet, tmp_path: Path) -> Non
 
 
 def test_by_default_a_probe_of_an_offline_root_is_not_evidence_of_the_running_host(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
-    from compliance.promote.policy import PromotionPolicy
+    from compliance.promote.promotion_policy import PromotionPolicy
 
     assert PromotionPolicy().hosts.accept_offline_root is False
     reports = place(tmp_path / "reports", *fleet.reports(*CLEAN.values()), names=[f"{n}.dsse.json" for n in CLEAN])
@@ -278,9 +278,9 @@ def test_by_default_a_probe_of_an_offline_root_is_not_evidence_of_the_running_ho
 
 
 def test_by_default_every_report_must_cover_the_controls_probe_runs_by_default(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
-    from compliance.catalog import load_catalog
+    from compliance.catalog.loader import load_catalog
     from compliance.models.control import CheckKind
-    from compliance.promote.judge import default_required_controls
+    from compliance.promote.wave_judge import default_required_controls
 
     runtime = sorted(c.id for c in load_catalog().controls.values() if c.checks_of(CheckKind.RUNTIME))
     assert list(default_required_controls()) == runtime and len(runtime) > 4

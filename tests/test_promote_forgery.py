@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from compliance.canonical import canonical_json
 from compliance.signing.dsse import sign_envelope
 from compliance.signing.keys import NativeSigner
+from compliance.util.canonical import canonical_json
 from tests.support.cli import run
 from tests.support.promote import (  # noqa: F401
     ENV,
@@ -236,10 +236,10 @@ def test_hidden_files_and_keys_next_to_reports_are_not_reports(fleet: Fleet, tmp
 
 def test_checking_over_worker_processes_gives_the_same_decision(fleet: Fleet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """A large wave is checked over forked workers: the decision is the same, byte for byte."""
-    from compliance import clock
     from compliance.promote import parallel
-    from compliance.promote.decision import decision_json
     from compliance.promote.session import PromotionGate
+    from compliance.promote.wave_decision import decision_json
+    from compliance.util import clock
 
     reports = tmp_path / "reports"
     specs = [good("web-1"), good("web-3"), Spec("web-2", setuid=True), Spec("web-2", nonce="wave-0000previous0000"),

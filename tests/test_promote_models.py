@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from compliance.evidence.schemas import WAVE_GATE_SCHEMAS, schema_bytes
 from compliance.models.common import Severity
 from compliance.promote.durations import describe
-from compliance.promote.policy import Action, HostRules, PromotionPolicy
+from compliance.promote.promotion_policy import Action, HostRules, PromotionPolicy
 from compliance.promote.wave import Wave
 from tests.support.promote import NONCE, closure
 

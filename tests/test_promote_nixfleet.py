@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from compliance.canonical import canonical_json
-from compliance.promote.decision import WaveDecision
-from compliance.promote.policy import PromotionPolicy
+from compliance.promote.promotion_policy import PromotionPolicy
 from compliance.promote.session import PromotionGate
+from compliance.promote.wave_decision import WaveDecision
+from compliance.util.canonical import canonical_json
 from tests.support.cli import one_line_error, run
 from tests.support.promote import (  # noqa: F401
     ENV,
@@ -53,7 +53,7 @@ def _decide(fleet: Fleet, tmp_path: Path, evidence: dict[str, dict[str, Any]], p
 
 
 def _now() -> Any:
-    from compliance import clock
+    from compliance.util import clock
 
     return clock.now()
 

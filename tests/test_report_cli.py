@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from compliance.evidence.tarball import packet_tarball
-from compliance.pipeline import GateRun
+from compliance.runs.gate_run import GateRun
 from tests.support import pdf as poppler
 from tests.support.cli import one_line_error, run
 from tests.support.evidence import (

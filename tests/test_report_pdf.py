@@ -14,7 +14,7 @@ import pytest
 
 from bench.synthetic_reports import synthetic_report
 from compliance import __version__
-from compliance.catalog import load_catalog
+from compliance.catalog.loader import load_catalog
 from compliance.models.frameworks import FrameworkId
 from compliance.report import render_pdf
 from tests.support import pdf as poppler

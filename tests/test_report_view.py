@@ -5,13 +5,13 @@ which a report's mappings were read."""
 from __future__ import annotations
 
 from compliance import formats
-from compliance.catalog import load_catalog
+from compliance.catalog.loader import load_catalog
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.frameworks import FrameworkId
 from compliance.models.results import CheckResult, GateReport, Reason, SubjectRef
 from compliance.report import render_html
-from compliance.report.coverage import ClauseState, FrameworkCoverage, coverage_matrix
+from compliance.report.coverage_matrix import ClauseState, FrameworkCoverage, coverage_matrix
 from compliance.report.html import css_string
 from compliance.report.values import nix_assignments, observed_text
 from compliance.report.view import build_view

@@ -19,9 +19,9 @@ from compliance.errors import InputError
 from compliance.inputs.closure import parse_closure
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.subject import Closure
-from compliance.nixhash import NIX32, nix32_encode, to_sri
-from compliance.sbom_writer import FORMATS, write_sbom
-from compliance.sbomgen.purl import nix_purl
+from compliance.nix.hashes import NIX32, nix32_encode, to_sri
+from compliance.sbomgen.purl_build import nix_purl
+from compliance.sbomgen.writer import FORMATS, write_sbom
 from tests.support import sbom_schemas as schemas
 
 NAME_CHAR = "A-Za-z0-9+\\-._?="

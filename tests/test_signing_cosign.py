@@ -18,10 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from compliance.errors import SigningError
-from compliance.evidence.build import packet_files
 from compliance.evidence.packet import Packet
-from compliance.evidence.verify import verify_packet
-from compliance.pipeline import GateRun
+from compliance.evidence.packet_verify import verify_packet
+from compliance.runs.evidence_run import packet_files
+from compliance.runs.gate_run import GateRun
 from compliance.signing.keys import decrypt_private_key, load_public_key
 from compliance.signing.signers import CosignSigner, open_signer
 from tests.support.cli import one_line_error, run

@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compliance.inputs.storepath import (
+from compliance.nix.hashes import NIX32
+from compliance.nix.storepath import (
     StorePathError,
     parse_basename,
     parse_store_path,
     split_name,
 )
-from compliance.nixhash import NIX32
 from tests.support import nix
 
 # (full name, name, version) as Nix's builtins.parseDrvName returns them.
@@ -92,8 +92,8 @@ def test_a_leading_period_is_a_valid_name(name: str) -> None:
 
 @pytest.mark.parametrize("name", [".", "..", ".-x", "..-x", ".hidden", "ok"])
 def test_every_reader_agrees_on_what_a_store_path_is(name: str) -> None:
-    from compliance.inputs.sbom._common import is_store_path
-    from compliance.inputs.vulns._common import store_object
+    from compliance.inputs.sbom.sbom_common import is_store_path
+    from compliance.inputs.scanners.scanner_common import store_object
 
     path = f"/nix/store/0123456789abcdfghijklmnpqrsvwxyz-{name}"
     try:

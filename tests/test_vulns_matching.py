@@ -12,10 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome
 from compliance.errors import CheckError
 from compliance.inputs.closure import parse_closure
 from compliance.inputs.sbom import parse_sbom_document
-from compliance.inputs.vulns import load_vulnerability_reports
+from compliance.inputs.scanners import load_vulnerability_reports
 from compliance.models.common import Status
 from compliance.models.vulns import ComponentRef, VexStatus, VulnException, VulnSeverity
 from compliance.predicates.vulnerabilities import (
@@ -26,12 +28,10 @@ from compliance.predicates.vulnerabilities import (
     vulnerability_data_fresh,
     vulnerability_exceptions,
 )
-from compliance.registry import Outcome
-from compliance.sbomgen.purl import nix_purl
-from compliance.subject import Subject
-from compliance.vulns.exceptions import ExceptionRules, exception_problems
+from compliance.sbomgen.purl_build import nix_purl
 from compliance.vulns.inventory import Inventory
-from compliance.vulns.purl import Purl, parse_purl
+from compliance.vulns.purl_match import Purl, parse_purl
+from compliance.vulns.suppression import ExceptionRules, exception_problems
 from tests.support.fixtures import closure_from_graph, fake_store_path
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)  # the tests' SOURCE_DATE_EPOCH

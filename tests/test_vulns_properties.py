@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compliance.errors import InputError
-from compliance.inputs.vulns import load_vulnerability_reports, read_report
+from compliance.inputs.scanners import load_vulnerability_reports, read_report
 from compliance.models.vulns import VexStatus, VulnSeverity
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

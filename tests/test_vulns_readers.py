@@ -11,13 +11,13 @@ import pytest
 
 from compliance.errors import InputError
 from compliance.inputs.sbom import read_sbom
-from compliance.inputs.vulns import (
+from compliance.inputs.scanners import (
     JSON_READERS,
     TEXT_READERS,
     load_vulnerability_reports,
     read_report,
 )
-from compliance.inputs.vulns.cvss import CvssError, base_score
+from compliance.inputs.scanners.cvss import CvssError, base_score
 from compliance.models.vulns import ReportRole, VexStatus, VulnerabilityData, VulnSeverity
 from compliance.vulns.inventory import Inventory
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from compliance import engine
-from compliance.catalog import load_catalog
+from compliance.assess import engine
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
+from compliance.checks.predicate_subject import Subject
 from compliance.inputs.closure import read_closure
-from compliance.inputs.vulns import load_vulnerability_reports
+from compliance.inputs.scanners import load_vulnerability_reports
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
-from compliance.selection import select
-from compliance.subject import Subject
 from compliance.vulns.inventory import Inventory
 from tests.support.cli import run
 from tests.support.nix import build, nix_env, requires_nix

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from compliance.assess.gate_decision import _waiver_problem
 from compliance.errors import InputError
-from compliance.gate import _waiver_problem
-from compliance.inputs.vulns import load_vulnerability_reports
+from compliance.inputs.scanners import load_vulnerability_reports
 from compliance.models.policy import Policy, Waiver
 from tests.support.cli import one_line_error, run
 from tests.support.inputs import gate_args, write_release

@@ -14,23 +14,23 @@ from collections.abc import Sequence
 
 import click
 
-from .. import __version__
-from ..errors import ComplianceError
+from compliance import __version__
+from compliance.errors import ComplianceError
 
 # Command name → the modules that define it (imported only when the command runs: start-up
 # matters in CI, and the evidence, report and probe stacks are heavy). The first module
 # exports the command in COMMANDS; the others attach subcommands to it.
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "gate": ("gate",),
-    "facts": ("facts",),
-    "sbom": ("sbom",),
+    "gate": ("gate_cmd",),
+    "facts": ("facts_cmd",),
+    "sbom": ("sbom_cmd",),
     "controls": ("catalog_cmds",),
     "frameworks": ("catalog_cmds",),
-    "evidence": ("evidence", "report_cmd"),
-    "keys": ("keys",),
-    "attest": ("attest",),
-    "probe": ("probe",),
-    "promote": ("promote",),
+    "evidence": ("evidence_cmd", "report_cmd"),
+    "keys": ("keys_cmd",),
+    "attest": ("attest_cmd",),
+    "probe": ("probe_cmd",),
+    "promote": ("promote_cmd",),
 }
 
 

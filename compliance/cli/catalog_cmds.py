@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 import orjson
 
-from ..catalog import Catalog, load_catalog
-from ..errors import UsageError
-from ..models.frameworks import AnssiLevel
-from ._common import catalog_option
+from compliance.catalog.loader import Catalog, load_catalog
+from compliance.cli.options import catalog_option
+from compliance.errors import UsageError
+from compliance.models.frameworks import AnssiLevel
 
 
 @click.group("controls")
@@ -24,7 +24,7 @@ def controls_group() -> None:
 @catalog_option
 def controls_list(profiles: tuple[str, ...], as_json: bool, catalog: Path | None) -> int:
     """List the controls: id, severity, check kinds, frameworks cited, title."""
-    from ..selection import select
+    from compliance.catalog.selection import select
 
     cat = load_catalog(catalog)
     chosen = [s.control for s in select(cat, list(profiles)).controls]
@@ -51,7 +51,7 @@ def controls_show(control_id: str, catalog: Path | None) -> int:
     click.echo(" ".join(control.rationale.split()) + "\n")
     for fw, refs in control.clauses.items():
         click.echo(f"{fw.value:<9} {', '.join(refs)}")
-    from ..selection import select
+    from compliance.catalog.selection import select
 
     selected = next(s for s in select(cat, []).controls if s.control.id == control.id)
     if selected.params:
@@ -108,10 +108,10 @@ def frameworks_coverage(
     framework: str, profiles: tuple[str, ...], attestations: tuple[str, ...], attestation_key: str | None, as_json: bool, catalog: Path | None
 ) -> int:
     """Every clause of FRAMEWORK as automated, attested or uncovered, with what covers it."""
-    from .. import clock
-    from ..attestations import describe, verify_files
-    from ..coverage import CoverageKind, framework_coverage
-    from ..selection import select
+    from compliance.assess.attestations import describe, verify_files
+    from compliance.catalog.clause_coverage import CoverageKind, framework_coverage
+    from compliance.catalog.selection import select
+    from compliance.util import clock
 
     if bool(attestations) != bool(attestation_key):
         raise UsageError("--attestations and --attestation-key go together")
@@ -139,7 +139,7 @@ def frameworks_coverage(
 
 def _anssi_levels(cat: Catalog, profiles: tuple[str, ...]) -> set[AnssiLevel] | None:
     """The ANSSI levels the profiles select by, or None when none selects by level."""
-    from ..catalog import expand_profiles
+    from compliance.catalog.loader import expand_profiles
 
     levels = {level for pid in expand_profiles(cat, list(profiles)) for level in cat.profiles[pid].select.anssi_levels}
     return levels or None
@@ -153,7 +153,7 @@ def _anssi_levels(cat: Catalog, profiles: tuple[str, ...]) -> set[AnssiLevel] | 
 @catalog_option
 def frameworks_gaps(framework: str, results: str, show_all: bool, as_json: bool, catalog: Path | None) -> int:
     """For each clause of FRAMEWORK not covered by the assessment R, what to enable, fix or attest."""
-    from ..gaps import Standing, framework_gaps, read_results
+    from compliance.catalog.gaps import Standing, framework_gaps, read_results
 
     cat = load_catalog(catalog)
     report = read_results(results)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from ..errors import UsageError
-from ..fsutil import atomic_write
-from ._common import catalog_option, check_output_file
-from .evidence import evidence_group
+from compliance.cli.evidence_cmd import evidence_group
+from compliance.cli.options import catalog_option, check_output_file
+from compliance.errors import UsageError
+from compliance.util.fsutil import atomic_write
 
 
 @evidence_group.command("report")
@@ -28,10 +28,10 @@ def report_command(packet: str, pdf_path: str, html_path: str | None, catalog: P
 
     With the catalog and SOURCE_DATE_EPOCH the packet was built with, the PDF is byte for
     byte the report.pdf inside the packet."""
-    from ..catalog import load_catalog
-    from ..evidence.packet import open_packet
-    from ..report import render_html, render_pdf
-    from ..report.from_packet import report_from_packet
+    from compliance.catalog.loader import load_catalog
+    from compliance.evidence.packet import open_packet
+    from compliance.report import render_html, render_pdf
+    from compliance.runs.report_run import report_from_packet
 
     check_output_file(pdf_path, option="--pdf")
     if html_path is not None:

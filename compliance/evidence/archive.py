@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ..errors import InputError, UnsafeArchiveError
-from .layout import (
+from compliance.errors import InputError, UnsafeArchiveError
+from compliance.evidence.layout import (
     INFLATION_SLACK_BYTES,
     MAX_ENTRIES,
     MAX_FILE_BYTES,

@@ -10,7 +10,13 @@ afterwards still finds no extra file.
 
 from __future__ import annotations
 
-from .layout import MANIFEST, MANIFEST_BUNDLE, MANIFEST_SIGNATURE, PREDICATE_TYPE, STATEMENT_BUNDLE
+from compliance.evidence.layout import (
+    MANIFEST,
+    MANIFEST_BUNDLE,
+    MANIFEST_SIGNATURE,
+    PREDICATE_TYPE,
+    STATEMENT_BUNDLE,
+)
 
 SETUP = 'key=$(realpath cosign.pub) && scratch=$(mktemp -d)    # scratch files go there, never into the packet'
 

@@ -7,10 +7,10 @@ export). Checking the signature is ``evidence verify``'s job: it needs the key.
 
 from __future__ import annotations
 
-from ..errors import InputError, UsageError, VerificationError
-from .layout import EXPORTABLE, MANIFEST
-from .manifest import parse_manifest
-from .packet import Packet
+from compliance.errors import InputError, UsageError, VerificationError
+from compliance.evidence.layout import EXPORTABLE, MANIFEST
+from compliance.evidence.manifest import parse_manifest
+from compliance.evidence.packet import Packet
 
 
 def export_file(packet: Packet, fmt: str) -> bytes:

@@ -11,12 +11,12 @@ from datetime import datetime
 
 from pydantic import Field
 
-from ..canonical import canonical_json
-from ..errors import VerificationError
-from ..models.common import Record
-from ..models.results import SubjectRef
-from ..signing.documents import load_document
-from .layout import MANIFEST_SCHEMA, SAFE_PATH_PATTERN
+from compliance.errors import VerificationError
+from compliance.evidence.layout import MANIFEST_SCHEMA, SAFE_PATH_PATTERN
+from compliance.models.common import Record
+from compliance.models.results import SubjectRef
+from compliance.signing.signed_docs import load_document
+from compliance.util.canonical import canonical_json
 
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from ..errors import InputError, UnsafeArchiveError
-from .archive import Limits, read_archive_entries, safe_name
+from compliance.errors import InputError, UnsafeArchiveError
+from compliance.evidence.archive import Limits, read_archive_entries, safe_name
 
 
 @dataclass(frozen=True)

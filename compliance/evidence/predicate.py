@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..models.common import Record, Status
-from ..models.results import GateReport
-from ..signing.intoto import ResourceDescriptor
-from .layout import PREDICATE_SCHEMA, RESULTS
-from .manifest import SHA256_PATTERN, Manifest, PacketIdentity
+from compliance.evidence.layout import PREDICATE_SCHEMA, RESULTS
+from compliance.evidence.manifest import SHA256_PATTERN, Manifest, PacketIdentity
+from compliance.models.common import Record, Status
+from compliance.models.results import GateReport
+from compliance.signing.intoto import ResourceDescriptor
 
 
 class Digested(Record):

@@ -15,13 +15,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from ..models.probe import PROBE_REPORT_SCHEMA, probe_report_schema
-from ..models.results import RESULTS_SCHEMA, GateReport
-from ..promote.decision import DECISION_SCHEMA, decision_schema
-from ..promote.wave import WAVE_SCHEMA, wave_schema
-from .layout import MANIFEST_SCHEMA, PREDICATE_SCHEMA
-from .manifest import Manifest
-from .predicate import GatePredicate
+from compliance.evidence.layout import MANIFEST_SCHEMA, PREDICATE_SCHEMA
+from compliance.evidence.manifest import Manifest
+from compliance.evidence.predicate import GatePredicate
+from compliance.models.probe import PROBE_REPORT_SCHEMA, probe_report_schema
+from compliance.models.results import RESULTS_SCHEMA, GateReport
+from compliance.promote.wave import WAVE_SCHEMA, wave_schema
+from compliance.promote.wave_decision import DECISION_SCHEMA, decision_schema
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -60,7 +60,7 @@ def schema_bytes(name: str) -> bytes:
 
 
 def write_schemas(directory: Path) -> list[Path]:
-    from ..fsutil import atomic_write
+    from compliance.util.fsutil import atomic_write
 
     written = []
     for name in [*SCHEMAS, *WAVE_GATE_SCHEMAS]:

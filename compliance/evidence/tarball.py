@@ -12,7 +12,7 @@ import gzip
 import io
 import tarfile
 
-from ..errors import UsageError
+from compliance.errors import UsageError
 
 FILE_MODE = 0o644
 DIR_MODE = 0o755

@@ -1,7 +1,7 @@
 """Writing a packet to disk: a directory, or a ``.tar.gz`` when the name says so.
 
 Nothing appears under the final name until the packet is complete: a tarball is written
-with :func:`~compliance.fsutil.atomic_write`; a directory is filled under a temporary
+with :func:`~compliance.util.fsutil.atomic_write`; a directory is filled under a temporary
 name beside it and renamed into place. An existing non-empty directory is never
 replaced (it may hold anything).
 """
@@ -13,9 +13,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import UsageError
-from ..fsutil import atomic_write
-from .tarball import DIR_MODE, FILE_MODE, packet_tarball
+from compliance.errors import UsageError
+from compliance.evidence.tarball import DIR_MODE, FILE_MODE, packet_tarball
+from compliance.util.fsutil import atomic_write
 
 TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..models.results import GateReport
+from compliance.models.results import GateReport
 
 Renderer = Callable[[GateReport], bytes]
 

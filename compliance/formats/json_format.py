@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from ..models.results import GateReport
-from . import register
+from compliance.formats import register
+from compliance.models.results import GateReport
 
 
 def report_document(report: GateReport) -> dict[str, object]:

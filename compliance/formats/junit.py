@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from xml.sax.saxutils import quoteattr
 
-from ..models.common import Status
-from ..models.results import GateReport
-from . import register
+from compliance.formats import register
+from compliance.models.common import Status
+from compliance.models.results import GateReport
 
 # What XML 1.0 cannot hold, even as a character reference: control characters but tab,
 # line feed and carriage return, surrogates, U+FFFE and U+FFFF. Messages quote inputs.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..clock import isoformat
-from ..models.common import Status
-from ..models.results import ControlResult, GateReport
-from . import register
+from compliance.formats import register
+from compliance.models.common import Status
+from compliance.models.results import ControlResult, GateReport
+from compliance.util.clock import isoformat
 
 
 def _cell(text: str) -> str:

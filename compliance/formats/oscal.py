@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import orjson
 
-from ..clock import isoformat
-from ..models.common import Status
-from ..models.results import Assessment, ControlResult, GateReport
-from . import register
+from compliance.formats import register
+from compliance.models.common import Status
+from compliance.models.results import Assessment, ControlResult, GateReport
+from compliance.util.clock import isoformat
 
 OSCAL_VERSION = "1.1.3"
 NS = "https://compliance-gate.dev/ns/oscal"

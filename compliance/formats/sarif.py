@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from .. import __version__
-from ..models.common import Severity, Status
-from ..models.results import ControlResult, GateReport
-from . import register
+from compliance import __version__
+from compliance.formats import register
+from compliance.models.common import Severity, Status
+from compliance.models.results import ControlResult, GateReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/compliance-gate/compliance-gate"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..clock import isoformat
-from ..models.common import Status
-from ..models.results import GateReport
-from . import register
+from compliance.formats import register
+from compliance.models.common import Status
+from compliance.models.results import GateReport
+from compliance.util.clock import isoformat
 
 MESSAGE_WIDTH = 96
 _ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WAIVED: 2, Status.MANUAL: 3, Status.PASS: 4, Status.NOT_APPLICABLE: 5}

@@ -1,6 +1,6 @@
 """How runtime probes reach a host: the local machine, SSH, or an offline root folder.
 
-Probes only see :class:`~compliance.hosts.base.Host`; :func:`open_host` picks the
+Probes only see :class:`~compliance.hosts.host_api.Host`; :func:`open_host` picks the
 transport from the command line's ``--root`` / ``--host``.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import UsageError
-from .base import Host, HostIdentity
-from .filesystem import LocalHost, OfflineRootHost
-from .ssh import SshHost, parse_ssh_url
+from compliance.errors import UsageError
+from compliance.hosts.filesystem import LocalHost, OfflineRootHost
+from compliance.hosts.host_api import Host, HostIdentity
+from compliance.hosts.ssh import SshHost, parse_ssh_url
 
 
 def open_host(

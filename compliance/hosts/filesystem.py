@@ -18,9 +18,9 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import UsageError
-from .base import Host
-from .requests import (
+from compliance.errors import UsageError
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import (
     FindSpecial,
     ListDir,
     ListProcesses,

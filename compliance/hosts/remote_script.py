@@ -15,9 +15,9 @@ from __future__ import annotations
 import secrets
 import shlex
 
-from ..errors import ProbeError
-from .filesystem import EXTRA_PATH, FIND_FORMAT, find_argv
-from .requests import (
+from compliance.errors import ProbeError
+from compliance.hosts.filesystem import EXTRA_PATH, FIND_FORMAT, find_argv
+from compliance.hosts.requests import (
     FindSpecial,
     ListDir,
     ListProcesses,

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from ..errors import ProbeError, UsageError
-from . import remote_script
-from .base import Host
-from .requests import Observation, ObservationStatus, Request
+from compliance.errors import ProbeError, UsageError
+from compliance.hosts import remote_script
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import Observation, ObservationStatus, Request
 
 # A batch's commands and walks run side by side, each stopped after the host's timeout:
 # the batch as a whole gets that and this much more (connection, file reads, output).

@@ -15,11 +15,11 @@ from typing import Any
 
 import orjson
 
-from .. import nix
-from ..errors import InputError
-from ..fsutil import parse_json, read_bytes
-from ..models.subject import NIX_STORE, Closure, StorePathInfo
-from .storepath import StorePathError, parse_store_path, split_name
+from compliance.errors import InputError
+from compliance.models.subject import NIX_STORE, Closure, StorePathInfo
+from compliance.nix import command as nix
+from compliance.nix.storepath import StorePathError, parse_store_path, split_name
+from compliance.util.fsutil import parse_json, read_bytes
 
 
 def read_closure(spec: str, *, store: str | None = None) -> tuple[Closure, bytes]:

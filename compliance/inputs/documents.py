@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..errors import InputError
-from ..fsutil import parse_json, read_bytes
-from ..models.policy import Policy, Waiver, WaiverFile
+from compliance.errors import InputError
+from compliance.models.policy import Policy, Waiver, WaiverFile
+from compliance.util.fsutil import parse_json, read_bytes
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,7 +29,7 @@ def load_document(path: str | Path, data: bytes | None = None) -> Any:
 
 
 def validate(cls: type[M], doc: Any, source: str | Path) -> M:
-    from ..catalog import format_validation_error
+    from compliance.catalog.loader import format_validation_error
 
     if not isinstance(doc, dict):
         raise InputError(source, f"expected an object, got {type(doc).__name__}")

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckError, InputError
-from ..fsutil import load_json
-from ..models.subject import ConfigFacts
+from compliance.errors import CheckError, InputError
+from compliance.models.subject import ConfigFacts
+from compliance.util.fsutil import load_json
 
 FACTS_VERSION = 1
 _SEGMENT = re.compile(r'"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_\'\-+*<>]+)')

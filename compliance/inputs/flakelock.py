@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from ..fsutil import load_json
-from ..models.subject import FlakeInput, FlakeLock
+from compliance.errors import InputError
+from compliance.models.subject import FlakeInput, FlakeLock
+from compliance.util.fsutil import load_json
 
 
 def read_flake_lock(path: str | Path) -> FlakeLock:

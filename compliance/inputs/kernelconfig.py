@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from ..errors import InputError
-from ..models.subject import KernelConfig
+from compliance.errors import InputError
+from compliance.models.subject import KernelConfig
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")

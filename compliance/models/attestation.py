@@ -14,9 +14,9 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator, model_validator
 
-from .common import Record
-from .frameworks import FrameworkId
-from .policy import UtcEnd, UtcStart
+from compliance.models.common import Record
+from compliance.models.frameworks import FrameworkId
+from compliance.models.policy import UtcEnd, UtcStart
 
 ATTESTATION_SCHEMA = "https://compliance-gate.dev/schemas/attestation/v1"
 ATTESTATION_PAYLOAD_TYPE = "application/vnd.compliance-gate.attestation.v1+json"

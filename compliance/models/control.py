@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import Field
 
-from .common import Severity, Strict
-from .frameworks import AnssiLevel, FrameworkId
+from compliance.models.common import Severity, Strict
+from compliance.models.frameworks import AnssiLevel, FrameworkId
 
 CONTROL_ID_PATTERN = r"^[A-Z][A-Z0-9]{1,5}-[0-9]{2,3}[a-z]?$"
 

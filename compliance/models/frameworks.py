@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from .common import Strict
+from compliance.models.common import Strict
 
 
 class FrameworkId(StrEnum):

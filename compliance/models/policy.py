@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from .common import Severity, Status, Strict
+from compliance.models.common import Severity, Status, Strict
 
 # A date, or a date and a time (the offset is optional): what TOML and RFC 3339 write.
 _DATE_OR_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?)?")

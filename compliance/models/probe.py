@@ -16,8 +16,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from .common import Record
-from .results import Assessment
+from compliance.models.common import Record
+from compliance.models.results import Assessment
 
 PROBE_REPORT_SCHEMA = "https://compliance-gate.dev/schemas/probe-report/v1"
 PROBE_REPORT_PAYLOAD_TYPE = "application/vnd.compliance-gate.probe-report.v1+json"

@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import Field
 
-from .attestation import AttestationOutcome
-from .common import Record, Severity, Status
-from .control import CheckKind
-from .frameworks import FrameworkId
-from .subject import InputRef
+from compliance.models.attestation import AttestationOutcome
+from compliance.models.common import Record, Severity, Status
+from compliance.models.control import CheckKind
+from compliance.models.frameworks import FrameworkId
+from compliance.models.subject import InputRef
 
 RESULTS_SCHEMA = "https://compliance-gate.dev/schemas/results/v1"
 

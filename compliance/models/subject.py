@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .common import Strict
+from compliance.models.common import Strict
 
 NIX_STORE = "/nix/store"
 

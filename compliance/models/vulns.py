@@ -15,7 +15,7 @@ from functools import cached_property
 
 from pydantic import Field
 
-from .common import Strict
+from compliance.models.common import Strict
 
 
 class VulnSeverity(StrEnum):

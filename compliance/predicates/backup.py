@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from ..errors import CheckError
-from ..inputs.facts import lookup
-from ..models.params import HIGHER, INTERSECTION, TRUE, UNION, Params
-from ..registry import Outcome, predicate, verdict
-from ..subject import Subject
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, predicate, verdict
+from compliance.errors import CheckError
+from compliance.inputs.facts import lookup
+from compliance.models.params import HIGHER, INTERSECTION, TRUE, UNION, Params
 
 RESTIC = "services.restic.backups"
 BORG = "services.borgbackup.jobs"

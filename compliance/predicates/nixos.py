@@ -6,13 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from ..errors import CheckError, NotApplicable
-from ..inputs.facts import join_option_path, lookup, split_option_path
-from ..models.common import Status
-from ..models.params import BOUNDS, FALSE, FIXED, INTERSECTION, UNION, Bound, Params, merge
-from ..models.subject import ConfigFacts
-from ..registry import Outcome, failed, passed, predicate, verdict
-from ..subject import Subject
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, failed, passed, predicate, verdict
+from compliance.errors import CheckError, NotApplicable
+from compliance.inputs.facts import join_option_path, lookup, split_option_path
+from compliance.models.common import Status
+from compliance.models.params import BOUNDS, FALSE, FIXED, INTERSECTION, UNION, Bound, Params, merge
+from compliance.models.subject import ConfigFacts
 
 # ---------------------------------------------------------------------------- sshd
 

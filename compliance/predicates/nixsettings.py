@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from ..errors import CheckError
-from ..inputs.facts import lookup, lookup_optional
-from ..models.params import INTERSECTION, TRUE, Params
-from ..models.subject import ConfigFacts
-from ..registry import Outcome, failed, passed, predicate
-from ..subject import Subject
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, failed, passed, predicate
+from compliance.errors import CheckError
+from compliance.inputs.facts import lookup, lookup_optional
+from compliance.models.params import INTERSECTION, TRUE, Params
+from compliance.models.subject import ConfigFacts
 
 NIXOS_CACHE = "https://cache.nixos.org"
 NIXOS_CACHE_KEY = "cache.nixos.org-1:6NCHdD59X431o0gWypbMrAURkbJ16ZPMQFGspcDShjY="

@@ -6,10 +6,10 @@ import re
 from fnmatch import fnmatchcase, translate
 from typing import Annotated
 
-from ..inputs.facts import lookup_optional
-from ..models.params import INTERSECTION, LOWER, UNION, Params, merge
-from ..registry import Outcome, failed, passed, predicate
-from ..subject import Subject
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, failed, passed, predicate
+from compliance.inputs.facts import lookup_optional
+from compliance.models.params import INTERSECTION, LOWER, UNION, Params, merge
 
 # Cleartext remote-access and legacy network services (ANSSI R58/R62, CIS "remove
 # telnet/rsh/tftp/NIS"), matched against package names parsed from store paths.

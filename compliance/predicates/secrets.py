@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from ..errors import CheckError
-from ..inputs.facts import lookup
-from ..models.params import TRUE, UNION, Params
-from ..registry import Outcome, predicate, verdict
-from ..subject import Subject
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, predicate, verdict
+from compliance.errors import CheckError
+from compliance.inputs.facts import lookup
+from compliance.models.params import TRUE, UNION, Params
 
 # users.users.<name> options that put a clear-text password in the store.
 PLAINTEXT_USER_OPTIONS = ("password", "initialPassword")

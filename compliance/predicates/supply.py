@@ -6,12 +6,12 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from .. import clock
-from ..errors import CheckError
-from ..inputs.facts import lookup_or
-from ..models.params import FALSE, FIXED, LOWER, TRUE, UNION, Params
-from ..registry import Outcome, failed, passed, predicate
-from ..subject import Subject
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, failed, passed, predicate
+from compliance.errors import CheckError
+from compliance.inputs.facts import lookup_or
+from compliance.models.params import FALSE, FIXED, LOWER, TRUE, UNION, Params
+from compliance.util import clock
 
 # NixOS versions carry the nixpkgs commit date: 24.05.20240612.abc1234 (also in the
 # nixos-system-<host>-<version> store path name).

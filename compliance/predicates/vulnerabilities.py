@@ -13,18 +13,18 @@ from collections import Counter
 from datetime import datetime
 from typing import Annotated, Any
 
-from .. import clock
-from ..errors import CheckError
-from ..gcpause import cyclic_gc_paused
-from ..models.params import FALSE, HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
-from ..models.vulns import Finding, ReportRole, VexStatus, VulnerabilityData, VulnSeverity
-from ..registry import Outcome, failed, passed, predicate
-from ..subject import Subject
-from ..vulns.coverage import ExceptionIndex, VexIndex
-from ..vulns.exceptions import ExceptionRules, exception_problems
-from ..vulns.freshness import FreshnessLimits, data_ages
-from ..vulns.inventory import Inventory, Location
-from ..vulns.judge import Judged, Thresholds, Verdict, deduplicate, judge
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, failed, passed, predicate
+from compliance.errors import CheckError
+from compliance.models.params import FALSE, HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
+from compliance.models.vulns import Finding, ReportRole, VexStatus, VulnerabilityData, VulnSeverity
+from compliance.util import clock
+from compliance.util.gcpause import cyclic_gc_paused
+from compliance.vulns.freshness import FreshnessLimits, data_ages
+from compliance.vulns.inventory import Inventory, Location
+from compliance.vulns.scan_coverage import ExceptionIndex, VexIndex
+from compliance.vulns.suppression import ExceptionRules, exception_problems
+from compliance.vulns.vuln_judge import Judged, Thresholds, Verdict, deduplicate, judge
 
 MAX_PATHS_LISTED = 5
 

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Annotated
 
-from ..errors import CheckError, NotApplicable
-from ..hosts.base import Host
-from ..hosts.requests import ListDir, ReadFile, Request
-from ..models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
-from ..registry import Outcome, probe, verdict
-from .plan import plans
-from .sources import ini_settings, timespan_seconds
+from compliance.checks.registry import Outcome, probe, verdict
+from compliance.errors import CheckError, NotApplicable
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import ListDir, ReadFile, Request
+from compliance.models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
+from compliance.probes.probe_plan import plans
+from compliance.probes.sources import ini_settings, timespan_seconds
 
 NOLOGIN_SHELLS = ("nologin", "false", "sync", "shutdown", "halt")
 OVERFLOW_UID = 65534  # nobody: a system account with a uid above the range

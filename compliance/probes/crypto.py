@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from .. import clock
-from ..errors import CheckError, NotApplicable
-from ..hosts.base import Host
-from ..hosts.requests import ListDir, ReadFile, Request
-from ..models.params import HIGHER, LOWER, UNION, NoParams, Params
-from ..registry import Outcome, failed, probe, verdict
-from .plan import plans
+from compliance.checks.registry import Outcome, failed, probe, verdict
+from compliance.errors import CheckError, NotApplicable
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import ListDir, ReadFile, Request
+from compliance.models.params import HIGHER, LOWER, UNION, NoParams, Params
+from compliance.probes.probe_plan import plans
+from compliance.util import clock
 
 
 @plans("root_on_luks")

@@ -8,13 +8,13 @@ import posixpath
 from dataclasses import dataclass
 from typing import Annotated
 
-from ..errors import CheckError
-from ..hosts.base import Host, SpecialEntry
-from ..hosts.requests import FindSpecial, ListDir, ReadFile, Request, StatPath
-from ..models.params import INTERSECTION, LOWER, UNION, NoParams, Params, merge
-from ..registry import Outcome, verdict
-from ..registry import probe as register_probe
-from .plan import plans
+from compliance.checks.registry import Outcome, verdict
+from compliance.checks.registry import probe as register_probe
+from compliance.errors import CheckError
+from compliance.hosts.host_api import Host, SpecialEntry
+from compliance.hosts.requests import FindSpecial, ListDir, ReadFile, Request, StatPath
+from compliance.models.params import INTERSECTION, LOWER, UNION, NoParams, Params, merge
+from compliance.probes.probe_plan import plans
 
 # ---------------------------------------------------------------------------- mounts
 

@@ -8,13 +8,20 @@ import math
 import re
 from typing import Annotated
 
-from ..errors import CheckError
-from ..hosts.base import Host
-from ..hosts.requests import ListDir, ListProcesses, ReadFile, Request, RunCommand, StatPath
-from ..models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
-from ..registry import Outcome, failed, passed, probe, verdict
-from .plan import plans
-from .sources import ini_settings, parse_timespan, unit_enabled
+from compliance.checks.registry import Outcome, failed, passed, probe, verdict
+from compliance.errors import CheckError
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import (
+    ListDir,
+    ListProcesses,
+    ReadFile,
+    Request,
+    RunCommand,
+    StatPath,
+)
+from compliance.models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
+from compliance.probes.probe_plan import plans
+from compliance.probes.sources import ini_settings, parse_timespan, unit_enabled
 
 # ---------------------------------------------------------------------------- audit
 

@@ -8,13 +8,13 @@ import hashlib
 import re
 from typing import Annotated
 
-from ..errors import CheckError, NotApplicable
-from ..hosts.base import Host
-from ..hosts.requests import ListDir, Request, ResolvePath, RunCommand
-from ..models.params import FALSE, HIGHER, UNION, NoParams, Params
-from ..registry import Outcome, failed, probe, verdict
-from .plan import plans
-from .sources import SYSTEM_PROFILE
+from compliance.checks.registry import Outcome, failed, probe, verdict
+from compliance.errors import CheckError, NotApplicable
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import ListDir, Request, ResolvePath, RunCommand
+from compliance.models.params import FALSE, HIGHER, UNION, NoParams, Params
+from compliance.probes.probe_plan import plans
+from compliance.probes.sources import SYSTEM_PROFILE
 
 CURRENT_SYSTEM = "/run/current-system"
 

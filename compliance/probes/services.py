@@ -12,13 +12,13 @@ from __future__ import annotations
 import fnmatch
 from typing import Annotated
 
-from ..errors import CheckError
-from ..hosts.base import Host
-from ..hosts.requests import ListDir, ReadFile, Request, RunCommand
-from ..models.params import FALSE, INTERSECTION, UNION, Params, merge
-from ..registry import Outcome, probe, verdict
-from .plan import plans
-from .sources import ini_section
+from compliance.checks.registry import Outcome, probe, verdict
+from compliance.errors import CheckError
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import ListDir, ReadFile, Request, RunCommand
+from compliance.models.params import FALSE, INTERSECTION, UNION, Params, merge
+from compliance.probes.probe_plan import plans
+from compliance.probes.sources import ini_section
 
 UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
 BOOT_TARGETS = ("multi-user.target", "sysinit.target", "basic.target", "default.target", "graphical.target",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 import re
 
-from ..errors import CheckError, NotApplicable
-from ..hosts.base import Host
-from ..hosts.requests import ListDir, ReadFile, Request
+from compliance.errors import CheckError, NotApplicable
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import ListDir, ReadFile, Request
 
 # systemd-sysctl(8): a file name in an earlier folder masks the same name in later ones;
 # files apply in lexical order of their names, later assignments win.

@@ -8,7 +8,7 @@ globs in lexical order, the first value of a keyword wins, Match blocks left out
 global settings) over OpenSSH's compiled-in defaults.
 
 ``sshd -T`` prints the global settings only: a ``Match`` block applies per connection. So,
-live or offline, every Match block of the files sshd reads (:mod:`compliance.sshd_config`)
+live or offline, every Match block of the files sshd reads (:mod:`compliance.checks.sshd_config`)
 is judged too, as the global settings overridden by the block, whatever its criteria: a
 block that can turn on what the control forbids (``Match all``, ``Match User alice`` with
 ``PermitRootLogin yes``) fails the control and is named.
@@ -18,15 +18,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from ..errors import CheckError, NotApplicable
-from ..hosts.base import Host
-from ..hosts.requests import ReadFile, Request, RunCommand
-from ..models.common import Status
-from ..models.params import FIXED, INTERSECTION, Params
-from ..predicates.nixos import OPENSSH_DEFAULTS, SshdParams, compare_sshd
-from ..registry import Outcome, failed, passed, probe, verdict
-from ..sshd_config import MatchBlock, SshdConfig, block_settings, normalise, parse_sshd_config
-from .plan import plans
+from compliance.checks.registry import Outcome, failed, passed, probe, verdict
+from compliance.checks.sshd_config import (
+    MatchBlock,
+    SshdConfig,
+    block_settings,
+    normalise,
+    parse_sshd_config,
+)
+from compliance.errors import CheckError, NotApplicable
+from compliance.hosts.host_api import Host
+from compliance.hosts.requests import ReadFile, Request, RunCommand
+from compliance.models.common import Status
+from compliance.models.params import FIXED, INTERSECTION, Params
+from compliance.predicates.nixos import OPENSSH_DEFAULTS, SshdParams, compare_sshd
+from compliance.probes.probe_plan import plans
 
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
 # OpenSSH 9.x compiled-in algorithm lists: what an offline root gets when it sets none.

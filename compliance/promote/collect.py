@@ -21,8 +21,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError
-from .readers import Candidate
+from compliance.errors import InputError
+from compliance.promote.readers import Candidate
 
 MAX_REPORT_BYTES = 16 << 20
 MAX_SIGNATURE_BYTES = 4096

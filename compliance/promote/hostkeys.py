@@ -18,8 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from ..errors import SigningError
-from ..signing.keys import PublicKey, parse_public_key
+from compliance.errors import SigningError
+from compliance.signing.keys import PublicKey, parse_public_key
 
 
 @dataclass(frozen=True)

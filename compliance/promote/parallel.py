@@ -18,9 +18,9 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 
-from ..gcpause import cyclic_gc_paused
-from .readers import ReportSource
-from .verify import CheckedReport, Expectations, check_report
+from compliance.promote.readers import ReportSource
+from compliance.promote.report_verify import CheckedReport, Expectations, check_report
+from compliance.util.gcpause import cyclic_gc_paused
 
 PARALLEL_FROM = 200  # below this, starting processes costs more than it saves
 MAX_PROCESSES = 8

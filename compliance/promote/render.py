@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..clock import isoformat
-from .decision import Finding, Verdict, WaveDecision
+from compliance.promote.wave_decision import Finding, Verdict, WaveDecision
+from compliance.util.clock import isoformat
 
 MESSAGE_WIDTH = 110
 HEADLINE = {Verdict.PROMOTE: "PROMOTE", Verdict.HOLD: "HOLD", Verdict.ROLLBACK: "ROLL BACK"}

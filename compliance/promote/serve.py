@@ -36,16 +36,21 @@ from typing import Any
 import click
 import orjson
 
-from .. import clock
-from ..errors import ComplianceError, UsageError
-from ..fsutil import atomic_write
-from ..signing.keys import Signer
-from .collect import MAX_REPORT_BYTES, SIGNATURE_SUFFIX, candidate_from_bytes, list_reports
-from .decision import WaveDecision, decision_json
-from .render import render_decision_text
-from .session import PromotionGate
-from .signed_decision import sign_decision
-from .verify import CheckedReport, Expectations, check_report
+from compliance.errors import ComplianceError, UsageError
+from compliance.promote.collect import (
+    MAX_REPORT_BYTES,
+    SIGNATURE_SUFFIX,
+    candidate_from_bytes,
+    list_reports,
+)
+from compliance.promote.render import render_decision_text
+from compliance.promote.report_verify import CheckedReport, Expectations, check_report
+from compliance.promote.session import PromotionGate
+from compliance.promote.signed_decision import sign_decision
+from compliance.promote.wave_decision import WaveDecision, decision_json
+from compliance.signing.keys import Signer
+from compliance.util import clock
+from compliance.util.fsutil import atomic_write
 
 SIGNATURE_HEADER = "X-Signature"
 

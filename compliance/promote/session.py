@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..errors import InputError
-from ..gcpause import cyclic_gc_paused
-from .collect import list_reports
-from .decision import WaveDecision
-from .durations import describe
-from .judge import decide_wave
-from .policy import PromotionPolicy, read_promotion_policy
-from .wave import LoadedWave, check_nonce, read_wave
+from compliance.errors import InputError
+from compliance.promote.collect import list_reports
+from compliance.promote.durations import describe
+from compliance.promote.promotion_policy import PromotionPolicy, read_promotion_policy
+from compliance.promote.wave import LoadedWave, check_nonce, read_wave
+from compliance.promote.wave_decision import WaveDecision
+from compliance.promote.wave_judge import decide_wave
+from compliance.util.gcpause import cyclic_gc_paused
 
 
 @dataclass(frozen=True)

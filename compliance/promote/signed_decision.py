@@ -5,11 +5,11 @@ pre-authentication encoding, so ``openssl dgst -sha256 -verify`` checks it too."
 
 from __future__ import annotations
 
-from ..errors import VerificationError
-from ..signing.documents import load_document
-from ..signing.dsse import parse_envelope, sign_envelope, verify_envelope
-from ..signing.keys import PublicKey, Signer
-from .decision import DECISION_PAYLOAD_TYPE, WaveDecision, decision_json
+from compliance.errors import VerificationError
+from compliance.promote.wave_decision import DECISION_PAYLOAD_TYPE, WaveDecision, decision_json
+from compliance.signing.dsse import parse_envelope, sign_envelope, verify_envelope
+from compliance.signing.keys import PublicKey, Signer
+from compliance.signing.signed_docs import load_document
 
 
 def sign_decision(decision: WaveDecision, signer: Signer) -> bytes:

@@ -16,11 +16,11 @@ from pathlib import Path
 from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..canonical import canonical_json
-from ..errors import InputError, SigningError
-from ..inputs.documents import load_document, validate
-from ..models.common import Record
-from .hostkeys import HostKeys
+from compliance.errors import InputError, SigningError
+from compliance.inputs.documents import load_document, validate
+from compliance.models.common import Record
+from compliance.promote.hostkeys import HostKeys
+from compliance.util.canonical import canonical_json
 
 WAVE_SCHEMA = "https://compliance-gate.dev/schemas/wave/v1"
 # /nix/store/<32 nix32 characters>-<name>: the top-level path of a system closure.

@@ -12,11 +12,11 @@ builds the per-framework matrix, :mod:`.html` lays it out with the Jinja2 templa
 
 from __future__ import annotations
 
-from ..models.results import GateReport
-from .context import ReportContext
-from .html import render_view
-from .pdf import html_to_pdf
-from .view import build_view
+from compliance.models.results import GateReport
+from compliance.report.context import ReportContext
+from compliance.report.html import render_view
+from compliance.report.pdf import html_to_pdf
+from compliance.report.view import build_view
 
 __all__ = ["ReportContext", "render_html", "render_pdf"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..catalog import Catalog
-from ..models.subject import InputRef, Sbom
+from compliance.catalog.loader import Catalog
+from compliance.models.subject import InputRef, Sbom
 
 
 @dataclass(frozen=True)

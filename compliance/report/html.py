@@ -14,10 +14,10 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from ..catalog import data_dir
-from ..errors import ComplianceError
-from .coverage import ClauseState
-from .view import FRAMEWORK_LABELS, ReportView, status_label
+from compliance.errors import ComplianceError
+from compliance.report.coverage_matrix import ClauseState
+from compliance.report.view import FRAMEWORK_LABELS, ReportView, status_label
+from compliance.util.datafiles import data_dir
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"

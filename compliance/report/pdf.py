@@ -14,8 +14,9 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from .. import TOOL_NAME, __version__, clock
-from ..errors import ComplianceError
+from compliance import TOOL_NAME, __version__
+from compliance.errors import ComplianceError
+from compliance.util import clock
 
 
 class PdfError(ComplianceError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from ..models.subject import Sbom
+from compliance.models.subject import Sbom
 
 MAX_LICENCES = 25
 NO_LICENCE = "(no licence declared)"

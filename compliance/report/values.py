@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from ..clock import isoformat
+from compliance.util.clock import isoformat
 
 MAX_ITEMS = 12
 MAX_CHARS = 400

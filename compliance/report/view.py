@@ -11,20 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import TOOL_NAME, __version__
-from ..catalog import Catalog
-from ..clock import isoformat
-from ..models.common import Status
-from ..models.frameworks import FrameworkId
-from ..models.params import Bound
-from ..models.results import Assessment, ControlResult, GateReport, Reason
-from ..models.subject import InputRef
-from ..predicates.nixos import sysctl_matches
-from .attestations import AttestationView, attestation_views
-from .context import ReportContext
-from .coverage import CoverageMatrix, coverage_matrix, natural_key
-from .sbom_summary import SbomSummary, summarise_sbom
-from .values import nix_assignments, observed_text
+from compliance import TOOL_NAME, __version__
+from compliance.catalog.loader import Catalog
+from compliance.models.common import Status
+from compliance.models.frameworks import FrameworkId
+from compliance.models.params import Bound
+from compliance.models.results import Assessment, ControlResult, GateReport, Reason
+from compliance.models.subject import InputRef
+from compliance.predicates.nixos import sysctl_matches
+from compliance.report.attestation_rows import AttestationView, attestation_views
+from compliance.report.context import ReportContext
+from compliance.report.coverage_matrix import CoverageMatrix, coverage_matrix, natural_key
+from compliance.report.sbom_summary import SbomSummary, summarise_sbom
+from compliance.report.values import nix_assignments, observed_text
+from compliance.util.clock import isoformat
 
 REPORT_TITLE = "Compliance evidence report"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .plan import Entry, SbomPlan
+from compliance.sbomgen.sbom_plan import Entry, SbomPlan
 
 SPDX_VERSION = "SPDX-2.3"
 DATA_LICENSE = "CC0-1.0"

@@ -18,12 +18,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..canonical import canonical_json
-from ..errors import VerificationError
-from .documents import load_document
-from .dsse import Envelope, verify_envelope
-from .encoding import b64encode, strict_b64decode
-from .keys import PublicKey
+from compliance.errors import VerificationError
+from compliance.signing.dsse import Envelope, verify_envelope
+from compliance.signing.encoding import b64encode, strict_b64decode
+from compliance.signing.keys import PublicKey
+from compliance.signing.signed_docs import load_document
+from compliance.util.canonical import canonical_json
 
 MEDIA_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 

@@ -7,7 +7,7 @@ into the DER that ``openssl dgst -sha256 -verify`` takes.
 
 from __future__ import annotations
 
-from .encoding import b64encode, strict_b64decode
+from compliance.signing.encoding import b64encode, strict_b64decode
 
 
 def encode_signature(signature: bytes) -> bytes:

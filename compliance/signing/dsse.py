@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from ..canonical import canonical_json
-from ..errors import VerificationError
-from .encoding import b64encode, strict_b64decode
-from .keys import PublicKey, Signer
+from compliance.errors import VerificationError
+from compliance.signing.encoding import b64encode, strict_b64decode
+from compliance.signing.keys import PublicKey, Signer
+from compliance.util.canonical import canonical_json
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ..errors import VerificationError
+from compliance.errors import VerificationError
 
 
 def b64encode(data: bytes) -> str:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..canonical import canonical_json
-from .documents import load_document
+from compliance.signing.signed_docs import load_document
+from compliance.util.canonical import canonical_json
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 

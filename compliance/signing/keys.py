@@ -25,8 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..errors import SigningError, UsageError
-from ..fsutil import atomic_write, read_bytes
+from compliance.errors import SigningError, UsageError
+from compliance.util.fsutil import atomic_write, read_bytes
 
 ENCRYPTED_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY"
 LEGACY_LABELS = ("ENCRYPTED COSIGN PRIVATE KEY",)

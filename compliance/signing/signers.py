@@ -18,10 +18,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import SigningError
-from ..fsutil import read_bytes
-from .detached import decode_signature
-from .keys import NativeSigner, PublicKey, Signer, parse_public_key, password_from_env
+from compliance.errors import SigningError
+from compliance.signing.detached import decode_signature
+from compliance.signing.keys import (
+    NativeSigner,
+    PublicKey,
+    Signer,
+    parse_public_key,
+    password_from_env,
+)
+from compliance.util.fsutil import read_bytes
 
 SIGNERS = ("native", "cosign")
 COSIGN_TIMEOUT = 120.0

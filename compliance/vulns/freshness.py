@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..clock import isoformat
-from ..models.vulns import ReportInfo, ReportRole
+from compliance.models.vulns import ReportInfo, ReportRole
+from compliance.util.clock import isoformat
 
 # How far a report's time may lie after the assessment's and still be a clock difference
 # between two hosts rather than a date that cannot be right.

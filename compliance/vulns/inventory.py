@@ -17,9 +17,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ..models.subject import Closure, Component, Sbom
-from ..models.vulns import ComponentRef
-from .purl import parse_purl
+from compliance.models.subject import Closure, Component, Sbom
+from compliance.models.vulns import ComponentRef
+from compliance.vulns.purl_match import parse_purl
 
 # A Nix output name at the end of a version: "5.4.6-bin" → "5.4.6".
 _OUTPUT_SUFFIX = re.compile(r"-[a-z][a-z0-9_]*$")

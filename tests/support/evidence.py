@@ -11,9 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from compliance.evidence.build import packet_files
 from compliance.evidence.writer import write_packet
-from compliance.pipeline import GateOptions, GateRun, run_gate
+from compliance.runs.evidence_run import packet_files
+from compliance.runs.gate_run import GateOptions, GateRun, run_gate
 from compliance.signing.keys import NativeSigner, write_key_pair
 from tests.support.inputs import write_release
 

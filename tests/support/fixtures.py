@@ -30,14 +30,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from compliance.checks.predicate_subject import Subject
 from compliance.inputs.closure import parse_closure
 from compliance.inputs.facts import parse_facts
 from compliance.inputs.flakelock import parse_flake_lock
 from compliance.inputs.kernelconfig import parse_kernel_config
 from compliance.inputs.sbom import parse_sbom_document
-from compliance.inputs.vulns import load_vulnerability_reports
-from compliance.nixhash import NIX32, nix32_encode
-from compliance.subject import Subject
+from compliance.inputs.scanners import load_vulnerability_reports
+from compliance.nix.hashes import NIX32, nix32_encode
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "controls"
 _PLACEHOLDER = re.compile(r"\{\{store:([^}]+)\}\}")

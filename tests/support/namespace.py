@@ -15,12 +15,13 @@ import socket
 import subprocess
 import sys
 
-from compliance import engine, registry
-from compliance.catalog import load_catalog
+from compliance.assess import engine
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
+from compliance.checks import registry
 from compliance.errors import CheckError, NotApplicable
 from compliance.hosts import LocalHost
 from compliance.models.control import CheckKind
-from compliance.selection import select
 
 
 def _listen(spec: str) -> socket.socket:

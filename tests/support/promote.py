@@ -32,8 +32,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from compliance.canonical import canonical_json
-from compliance.clock import isoformat
+from compliance.util.canonical import canonical_json
+from compliance.util.clock import isoformat
 from tests.support.cli import ROOT, run
 from tests.support.fixtures import fake_store_path
 

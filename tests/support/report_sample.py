@@ -12,7 +12,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from compliance.catalog import load_catalog
+from compliance.catalog.loader import load_catalog
 from compliance.models.attestation import AttestationOutcome, AttestationStatus
 from compliance.models.common import Severity, Status
 from compliance.models.control import CheckKind

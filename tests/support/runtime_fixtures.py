@@ -41,11 +41,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from compliance import engine, registry
+from compliance.assess import engine
+from compliance.catalog.selection import SelectedControl
+from compliance.checks import registry
 from compliance.hosts import OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
-from compliance.selection import SelectedControl
 from tests.support import nix
 
 ROOT = Path(__file__).resolve().parents[2]

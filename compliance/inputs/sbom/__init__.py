@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ...errors import InputError
-from ...fsutil import parse_json, read_bytes
-from ...models.subject import Sbom
-from . import cyclonedx, spdx_json, spdx_tag
+from compliance.errors import InputError
+from compliance.inputs.sbom import cdx_reader as cyclonedx
+from compliance.inputs.sbom import spdx_json_reader as spdx_json
+from compliance.inputs.sbom import spdx_tag_reader as spdx_tag
+from compliance.models.subject import Sbom
+from compliance.util.fsutil import parse_json, read_bytes
 
 
 def read_sbom(path: str | Path) -> Sbom:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...models.subject import Component, Sbom
-from ._common import is_store_path, normalise_algorithm, parse_time
+from compliance.inputs.sbom.sbom_common import is_store_path, normalise_algorithm, parse_time
+from compliance.models.subject import Component, Sbom
 
 NO_LICENSE = {"NOASSERTION", "NONE", ""}
 STORE_PATH_REF_TYPES = {"nix:output_path", "nix-store-path", "nix_store_path", "store-path"}

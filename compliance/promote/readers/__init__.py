@@ -1,13 +1,13 @@
 """Readers of the two kinds of host report the wave gate accepts, behind one interface
-(:class:`~compliance.promote.readers.base.ReportReader`)."""
+(:class:`~compliance.promote.readers.reader_api.ReportReader`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import Candidate, Claim, ReportReader, ReportSource
-from .nixfleet import NixfleetReader
-from .probe_report import ProbeReportReader
+from compliance.promote.readers.nixfleet import NixfleetReader
+from compliance.promote.readers.probe_reader import ProbeReportReader
+from compliance.promote.readers.reader_api import Candidate, Claim, ReportReader, ReportSource
 
 READERS: tuple[ReportReader, ...] = (ProbeReportReader(), NixfleetReader())
 

@@ -1,0 +1,130 @@
+"""The gate: a policy and waivers applied to an assessment give a decision with reasons.
+
+Waivers are applied here, not in the engine: a waiver is a decision about a result,
+recorded next to it (who approved it, the risk, until when). An expired waiver, one
+outside its scope, one without an approver when the policy needs one, or one longer than
+the policy allows, waives nothing, and the result says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from fnmatch import fnmatchcase
+
+from compliance.models.common import Status
+from compliance.models.policy import Policy, Waiver
+from compliance.models.results import (
+    Assessment,
+    ControlResult,
+    Decision,
+    Reason,
+    SubjectRef,
+    WaiverApplied,
+)
+from compliance.util.canonical import canonical_json
+from compliance.util.clock import isoformat
+
+DECIDED = {Status.PASS, Status.FAIL, Status.WAIVED, Status.NOT_APPLICABLE}
+
+
+def policy_digest(policy: Policy) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(policy.model_dump(mode="json"))).hexdigest()
+
+
+def _in_scope(waiver: Waiver, subject: SubjectRef) -> bool:
+    scope = waiver.scope
+    if scope.subjects:
+        names = [n for n in (subject.store_path, subject.name) if n]
+        if not any(fnmatchcase(name, pattern) for name in names for pattern in scope.subjects):
+            return False
+    return not scope.hosts or bool(subject.host and any(fnmatchcase(subject.host, p) for p in scope.hosts))
+
+
+def _waiver_problem(waiver: Waiver, policy: Policy, now: datetime) -> str | None:
+    if now < waiver.created:
+        return f"waiver {waiver.id} is not valid before {isoformat(waiver.created)}"
+    if now >= waiver.expires:
+        return f"waiver {waiver.id} expired on {isoformat(waiver.expires)}"
+    if policy.require_waiver_approver and not waiver.approver.strip():
+        return f"waiver {waiver.id} has no approver"
+    if policy.max_waiver_days is not None and (waiver.expires - waiver.created).days > policy.max_waiver_days:
+        return f"waiver {waiver.id} lasts longer than the policy's {policy.max_waiver_days} days"
+    return None
+
+
+def apply_waivers(assessment: Assessment, waivers: list[Waiver], policy: Policy) -> Assessment:
+    now = assessment.created
+    by_control: dict[str, list[Waiver]] = {}
+    for waiver in waivers:
+        by_control.setdefault(waiver.control, []).append(waiver)
+    results: list[ControlResult] = []
+    for result in assessment.results:
+        candidates = [w for w in by_control.get(result.control_id, []) if _in_scope(w, assessment.subject)]
+        if not candidates or result.status not in {s for w in candidates for s in w.covers}:
+            results.append(result)
+            continue
+        notes = list(result.notes)
+        applied: WaiverApplied | None = None
+        for waiver in candidates:
+            if result.status not in waiver.covers:
+                continue
+            problem = _waiver_problem(waiver, policy, now)
+            if problem:
+                notes.append(problem + ": it does not waive")
+                continue
+            applied = WaiverApplied(
+                id=waiver.id,
+                reason=waiver.reason,
+                approver=waiver.approver,
+                risk=waiver.risk,
+                expires=waiver.expires,
+                covered_status=result.status,
+            )
+            break
+        if applied is None:
+            results.append(result.model_copy(update={"notes": notes}))
+        else:
+            results.append(result.model_copy(update={"status": Status.WAIVED, "waiver": applied, "notes": notes}))
+    return assessment.model_copy(update={"results": results})
+
+
+def decide(assessment: Assessment, policy: Policy) -> Decision:
+    blocking: list[Reason] = []
+    non_blocking: list[Reason] = []
+    block_severities = set(policy.block_severities)
+    for result in assessment.results:
+        reason = Reason(control_id=result.control_id, status=result.status, severity=result.severity, message=result.message)
+        if result.control_id in policy.never_block:
+            if result.status not in (Status.PASS, Status.NOT_APPLICABLE):
+                non_blocking.append(reason)
+            continue
+        forced = result.control_id in policy.block_controls
+        if result.status is Status.FAIL:
+            (blocking if forced or result.severity in block_severities else non_blocking).append(reason)
+        elif result.status is Status.ERROR:
+            (blocking if policy.errors_block or forced else non_blocking).append(reason)
+        elif result.status is Status.MANUAL:
+            (blocking if policy.manual_blocks else non_blocking).append(reason)
+        elif result.status is Status.WAIVED:
+            waiver = result.waiver
+            text = f"waived by {waiver.id} (approver {waiver.approver or 'none'}, expires {isoformat(waiver.expires)})" if waiver else "waived"
+            non_blocking.append(reason.model_copy(update={"message": text}))
+    total = len(assessment.results)
+    if total == 0:
+        blocking.append(Reason(message="no control was selected: nothing was checked"))
+    else:
+        decided = sum(1 for r in assessment.results if r.status in DECIDED)
+        if decided / total < policy.min_decided:
+            blocking.append(
+                Reason(message=f"only {decided} of {total} controls reached a decision; the policy needs {policy.min_decided:.0%}")
+            )
+    passed = not blocking
+    return Decision(
+        passed=passed,
+        verdict="pass" if passed else "fail",
+        policy_digest=policy_digest(policy),
+        blocking=blocking,
+        non_blocking=non_blocking,
+        counts=assessment.counts(),
+    )

@@ -1,0 +1,226 @@
+"""The control catalog: controls, framework clause catalogs and profiles, loaded from
+``controls/`` and validated as a whole.
+
+Everything a control says is checked when the catalog loads, so that a mistake is a load
+error naming the file and the field, never a silent default at assessment time: the
+check functions exist, every parameter is declared by one of them and has the declared
+type, every cited clause exists in its framework's catalog, every profile selects and
+tunes existing controls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from compliance.checks import registry
+from compliance.errors import CatalogError
+from compliance.models.control import CheckKind, Control, Profile
+from compliance.models.frameworks import Framework, FrameworkId
+from compliance.models.params import Params, own_values, strictness_of
+from compliance.util.datafiles import data_dir
+
+CONTROLS_DIR = "library"
+FRAMEWORKS_DIR = "frameworks"
+PROFILES_DIR = "profiles"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def default_catalog_dir() -> Path:
+    """The bundled catalog (see :mod:`compliance.util.datafiles`)."""
+    return data_dir("controls")
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
+    # An unknown (misspelt) field usually explains the "missing" one next to it: say it first.
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    where = f"{prefix}{loc}" if loc else prefix.rstrip(".")
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field (misspelt?)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {message}{more}" if where else f"{message}{more}"
+
+
+def read_catalog_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    """The document of a catalog file, from the bytes that went into the catalog digest."""
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(path, f"invalid TOML: {exc}") from None
+
+
+def _model(cls: type[M], data: dict[str, Any], path: Path) -> M:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogError(path, format_validation_error(exc)) from None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    controls: dict[str, Control]
+    frameworks: dict[FrameworkId, Framework]
+    profiles: dict[str, Profile]
+    files: dict[str, Path]  # control or profile id → the file it came from
+    digest: str
+
+    def param_model(self, control: Control, name: str) -> type[Params] | None:
+        """The parameter model of the first check of ``control`` that declares ``name``."""
+        for check in control.checks:
+            spec = registry.get(check.kind, check.function)
+            if spec is not None and name in spec.params.model_fields:
+                return spec.params
+        return None
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    root = root or default_catalog_dir()
+    return _load_catalog(root.resolve())
+
+
+@cache
+def _load_catalog(root: Path) -> Catalog:
+    registry.load_all()
+    if not (root / CONTROLS_DIR).is_dir():
+        raise CatalogError(root, f"not a control catalog: no {CONTROLS_DIR}/ folder")
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*.toml") if p.is_file())
+    raw: dict[Path, dict[str, Any]] = {}
+    for path in files:
+        data = read_catalog_file(path)
+        rel = path.relative_to(root).as_posix()
+        digest.update(f"{rel}\0{len(data)}\0".encode())
+        digest.update(data)
+        raw[path] = parse_toml(data, path)
+
+    frameworks: dict[FrameworkId, Framework] = {}
+    for path in sorted(p for p in raw if p.parent == root / FRAMEWORKS_DIR):
+        fw = _model(Framework, raw[path], path)
+        if fw.id in frameworks:
+            raise CatalogError(path, f"id: framework {fw.id.value} defined twice")
+        seen: set[str] = set()
+        for clause in fw.clauses:
+            if clause.id in seen:
+                raise CatalogError(path, f"clauses: clause {clause.id} listed twice")
+            if (clause.level is None) == (fw.id is FrameworkId.ANSSI):
+                need = "needs a level" if clause.level is None else "has a level, which only ANSSI BP-028 clauses have"
+                raise CatalogError(path, f"clauses: clause {clause.id} {need}")
+            seen.add(clause.id)
+        frameworks[fw.id] = fw
+
+    controls: dict[str, Control] = {}
+    sources: dict[str, Path] = {}
+    for path in sorted(p for p in raw if (root / CONTROLS_DIR) in p.parents):
+        control = _model(Control, raw[path], path)
+        if control.id in controls:
+            raise CatalogError(path, f"id: control {control.id} is also defined in {sources[control.id]}")
+        _check_control(control, frameworks, path)
+        controls[control.id] = control
+        sources[control.id] = path
+
+    profiles: dict[str, Profile] = {}
+    for path in sorted(p for p in raw if p.parent == root / PROFILES_DIR):
+        profile = _model(Profile, raw[path], path)
+        if profile.id in profiles:
+            raise CatalogError(path, f"id: profile {profile.id} defined twice")
+        profiles[profile.id] = profile
+        sources[profile.id] = path
+    catalog = Catalog(root, controls, frameworks, profiles, sources, "sha256:" + digest.hexdigest())
+    for profile in profiles.values():
+        _check_profile(catalog, profile, sources[profile.id])
+    return catalog
+
+
+def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], path: Path) -> None:
+    declared: dict[str, type[Params]] = {}
+    for index, check in enumerate(control.checks):
+        spec = registry.get(check.kind, check.function)
+        if spec is None:
+            noun = "predicate" if check.kind is CheckKind.STATIC else "probe"
+            raise CatalogError(path, f"checks[{index}].function: unknown {noun} {check.function!r}")
+        for name in spec.params.model_fields:
+            declared.setdefault(name, spec.params)
+        try:
+            spec.params.model_validate(own_values(spec.params, control.params))
+        except ValidationError as exc:
+            raise CatalogError(path, format_validation_error(exc, "params.")) from None
+    for name in control.params:
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise CatalogError(path, f"params.{name}: no check of this control takes this parameter (known: {known})")
+    for fw_id, refs in control.clauses.items():
+        framework = frameworks.get(fw_id)
+        if framework is None:
+            continue  # a catalog without that framework's clause list cannot check the refs
+        for ref in refs:
+            if framework.resolve(ref) is None:
+                raise CatalogError(path, f"clauses.{fw_id.value}: {ref!r} is not a clause of {framework.title}")
+
+
+def _check_profile(catalog: Catalog, profile: Profile, path: Path) -> None:
+    for parent in profile.extends:
+        if parent not in catalog.profiles:
+            raise CatalogError(path, f"extends: unknown profile {parent!r}")
+    _expand(catalog, profile.id, path, ())
+    for cid in [*profile.select.controls, *profile.select.exclude]:
+        if cid not in catalog.controls:
+            raise CatalogError(path, f"select: unknown control {cid!r}")
+    if profile.select.anssi_levels and FrameworkId.ANSSI not in catalog.frameworks:
+        raise CatalogError(path, f"select.anssi_levels: the catalog has no ANSSI clause list ({FRAMEWORKS_DIR}/anssi.toml) to read levels from")
+    for cid, values in profile.params.items():
+        control = catalog.controls.get(cid)
+        if control is None:
+            raise CatalogError(path, f"params.{cid}: unknown control")
+        for name, value in values.items():
+            model = catalog.param_model(control, name)
+            if model is None:
+                raise CatalogError(path, f"params.{cid}.{name}: control {cid} has no such parameter")
+            strictness_of(model, name)
+            try:
+                model.model_validate({**own_values(model, control.params), name: value})
+            except ValidationError as exc:
+                raise CatalogError(path, format_validation_error(exc, f"params.{cid}.")) from None
+
+
+def _expand(catalog: Catalog, profile_id: str, path: Path, stack: tuple[str, ...]) -> list[str]:
+    """Profiles in application order: parents first, each once. Cycles are load errors."""
+    if profile_id in stack:
+        raise CatalogError(path, f"extends: cycle {' -> '.join((*stack, profile_id))}")
+    order: list[str] = []
+    for parent in catalog.profiles[profile_id].extends:
+        for pid in _expand(catalog, parent, path, (*stack, profile_id)):
+            if pid not in order:
+                order.append(pid)
+    order.append(profile_id)
+    return order
+
+
+def expand_profiles(catalog: Catalog, profile_ids: list[str]) -> list[str]:
+    order: list[str] = []
+    for pid in profile_ids:
+        if pid not in catalog.profiles:
+            raise CatalogError(catalog.root / PROFILES_DIR, f"unknown profile {pid!r} (see 'compliance controls profiles')")
+        for expanded in _expand(catalog, pid, catalog.files[pid], ()):
+            if expanded not in order:
+                order.append(expanded)
+    return order

@@ -1,0 +1,144 @@
+"""The registry of check functions: static predicates and runtime probes.
+
+A check function is registered with its name (what a control's ``function`` field says),
+its typed parameter model, and, for predicates over configuration facts, the NixOS option
+paths it reads (so ``compliance facts`` evaluates exactly those). Controls are data; this
+is the only code a new control may need.
+
+    @predicate("firewall_enabled", params=NoParams, reads=lambda p: ["networking.firewall.enable"])
+    def firewall_enabled(subject: Subject, params: NoParams) -> Outcome: ...
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from compliance.models.common import Status
+from compliance.models.control import CheckKind
+from compliance.models.params import NoParams, Params, strictness_of
+
+P = TypeVar("P", bound=Params)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns: a decided status, why, and the observed values."""
+
+    status: Status
+    message: str
+    observed: dict[str, Any] = field(default_factory=dict)
+
+
+def passed(message: str, **observed: Any) -> Outcome:
+    return Outcome(Status.PASS, message, observed)
+
+
+def failed(message: str, **observed: Any) -> Outcome:
+    return Outcome(Status.FAIL, message, observed)
+
+
+def not_applicable(message: str, **observed: Any) -> Outcome:
+    return Outcome(Status.NOT_APPLICABLE, message, observed)
+
+
+def verdict(ok: bool, ok_message: str, fail_message: str, **observed: Any) -> Outcome:
+    return passed(ok_message, **observed) if ok else failed(fail_message, **observed)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    kind: CheckKind
+    name: str
+    func: Callable[[Any, Any], Outcome]
+    params: type[Params]
+    reads: Callable[[Any], Sequence[str]]
+    summary: str
+    needs: frozenset[str] = frozenset()  # subject parts: "closure", "sbom", "facts", "vulnerabilities"
+
+    def facts_read(self, params: Params) -> list[str]:
+        return list(self.reads(params))
+
+
+_REGISTRY: dict[CheckKind, dict[str, CheckSpec]] = {CheckKind.STATIC: {}, CheckKind.RUNTIME: {}}
+
+# Modules that register check functions when imported.
+CHECK_MODULES = (
+    "compliance.predicates",
+    "compliance.probes",
+)
+_loaded = False
+
+
+def _register(kind: CheckKind, name: str, params: type[Params], reads: Any, func: Any, needs: Sequence[str] = ()) -> None:
+    if name in _REGISTRY[kind]:
+        raise TypeError(f"{kind.value} check {name!r} registered twice")
+    for field_name in params.model_fields:
+        strictness_of(params, field_name)  # raises TypeError when a marker is missing
+    if reads is None:
+        reads_fn: Callable[[Any], Sequence[str]] = lambda _p: ()  # noqa: E731
+    elif callable(reads):
+        reads_fn = reads
+    else:
+        fixed = tuple(reads)
+        reads_fn = lambda _p: fixed  # noqa: E731
+    doc = (func.__doc__ or "").strip().splitlines()
+    _REGISTRY[kind][name] = CheckSpec(kind, name, func, params, reads_fn, doc[0] if doc else name, frozenset(needs))
+
+
+def predicate(
+    name: str,
+    *,
+    params: type[Params] = NoParams,
+    reads: Sequence[str] | Callable[[Any], Sequence[str]] | None = None,
+    needs: Sequence[str] = (),
+) -> Callable[[Callable[[Any, Any], Outcome]], Callable[[Any, Any], Outcome]]:
+    """Register a static predicate ``func(subject, params) -> Outcome``.
+
+    ``reads``: the NixOS option paths it reads (a list, or a function of the parameters);
+    ``needs``: the subject parts it cannot work without (an SBOM is generated from the
+    closure when a selected predicate needs one and none is given).
+    """
+
+    def decorate(func: Callable[[Any, Any], Outcome]) -> Callable[[Any, Any], Outcome]:
+        _register(CheckKind.STATIC, name, params, reads, func, needs)
+        return func
+
+    return decorate
+
+
+def probe(
+    name: str, *, params: type[Params] = NoParams
+) -> Callable[[Callable[[Any, Any], Outcome]], Callable[[Any, Any], Outcome]]:
+    """Register a runtime probe ``func(host, params) -> Outcome``."""
+
+    def decorate(func: Callable[[Any, Any], Outcome]) -> Callable[[Any, Any], Outcome]:
+        _register(CheckKind.RUNTIME, name, params, None, func)
+        return func
+
+    return decorate
+
+
+def load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for module in CHECK_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    _loaded = True
+
+
+def get(kind: CheckKind, name: str) -> CheckSpec | None:
+    load_all()
+    return _REGISTRY[kind].get(name)
+
+
+def all_specs(kind: CheckKind) -> dict[str, CheckSpec]:
+    load_all()
+    return dict(_REGISTRY[kind])

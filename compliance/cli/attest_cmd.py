@@ -1,0 +1,81 @@
+"""``compliance attest``: sign and verify manual attestations for clauses no machine can check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from compliance.cli.options import catalog_option, check_output_file
+from compliance.errors import UsageError
+
+
+@click.group("attest")
+def attest_group() -> None:
+    """Sign and verify manual attestations (who attests which clause, until when)."""
+
+
+@attest_group.command("sign")
+@click.argument("attestations", metavar="FILE")
+@click.option("--key", required=True, metavar="K", help="Private key (cosign-compatible; password in COSIGN_PASSWORD).")
+@click.option("--output", "-o", required=True, metavar="F", help="Signed attestation file to write.")
+@catalog_option
+def attest_sign(attestations: str, key: str, output: str, catalog: Path | None) -> int:
+    """Sign the attestations of FILE (TOML or JSON) into a signed attestation file.
+
+    Every clause an attestation names must exist in the catalog's clause lists.
+    """
+    from compliance.assess.attestations import (
+        read_attestation_file,
+        sign_attestations,
+        unknown_clause,
+    )
+    from compliance.catalog.loader import load_catalog
+    from compliance.errors import InputError
+    from compliance.signing.keys import NativeSigner
+    from compliance.util.fsutil import atomic_write
+
+    check_output_file(output)
+    items = read_attestation_file(attestations)
+    cat = load_catalog(catalog)
+    for item in items:
+        problem = unknown_clause(item, cat)
+        if problem:
+            raise InputError(attestations, f"attestation {item.id}: {problem}")
+    signer = NativeSigner.from_file(key)
+    atomic_write(output, sign_attestations(items, signer))
+    click.echo(f"signed {len(items)} attestation(s) with {signer.public_key.fingerprint} into {output}")
+    return 0
+
+
+@attest_group.command("verify")
+@click.argument("files", nargs=-1, metavar="FILE...")
+@click.option("--key", required=True, metavar="PUB", help="Public key the attestations must be signed with.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@catalog_option
+def attest_verify(files: tuple[str, ...], key: str, as_json: bool, catalog: Path | None) -> int:
+    """Check signed attestation files at the assessment time (SOURCE_DATE_EPOCH or now).
+
+    Exit 0 when every attestation counts, 1 when one does not (unsigned, tampered with,
+    another key, unknown clause, not yet valid, expired), 2 when a file is unreadable.
+    """
+    from compliance.assess.attestations import describe, verify_files
+    from compliance.catalog.loader import load_catalog
+    from compliance.util import clock
+    from compliance.util.clock import isoformat
+
+    if not files:
+        raise UsageError("give at least one signed attestation file")
+    outcomes = verify_files(files, key, load_catalog(catalog), clock.now())
+    if as_json:
+        click.echo(orjson.dumps([o.to_jsonable() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
+    else:
+        for outcome in outcomes:
+            until = isoformat(outcome.valid_until) if outcome.valid_until else "?"
+            tail = f": {outcome.reason}" if outcome.reason else f", by {outcome.attested_by}, valid until {until}"
+            click.echo(f"{outcome.status.value:<14} {describe(outcome)}{tail}")
+    return 0 if all(o.counts for o in outcomes) else 1
+
+
+COMMANDS = [attest_group]

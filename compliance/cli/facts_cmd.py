@@ -1,0 +1,46 @@
+"""``compliance facts``: evaluate the NixOS options the selected controls read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import orjson
+
+from compliance.catalog.loader import load_catalog
+from compliance.catalog.selection import select
+from compliance.cli.options import catalog_option, check_output_file, profile_option
+from compliance.inputs.facts_eval import evaluate_facts
+from compliance.models.control import CheckKind
+from compliance.runs.gate_run import option_paths
+from compliance.util.fsutil import atomic_write
+
+
+@click.command("facts")
+@click.option("--flake", metavar="REF#HOST", help="Flake and host: evaluates nixosConfigurations.HOST.config.")
+@click.option("--file", "nix_file", metavar="F", help="Nix file whose value (or its .config) is the configuration.")
+@click.option("--attr", metavar="A", help="Attribute path inside --file.")
+@click.option("--list", "list_only", is_flag=True, help="Only print the option paths that would be evaluated.")
+@click.option("-o", "--output", metavar="F", help="Facts document to write (default: standard output).")
+@profile_option
+@catalog_option
+def facts_command(flake: str | None, nix_file: str | None, attr: str | None, list_only: bool, output: str | None,
+                  profiles: tuple[str, ...], catalog: Path | None) -> int:
+    """Evaluate exactly the NixOS options the selected controls read, into a facts document."""
+    if output:
+        check_output_file(output)
+    selection = select(load_catalog(catalog), list(profiles), CheckKind.STATIC)
+    paths = option_paths(selection)
+    if list_only:
+        click.echo("\n".join(paths))
+        return 0
+    doc = evaluate_facts(paths, flake=flake, nix_file=nix_file, attr=attr)
+    data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    if output:
+        atomic_write(output, data)
+    else:
+        click.echo(data.decode(), nl=False)
+    return 0
+
+
+COMMANDS = [facts_command]

@@ -1,0 +1,276 @@
+"""Predicates over the SBOM and its agreement with the closure."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from compliance.checks.predicate_subject import Subject
+from compliance.checks.registry import Outcome, failed, passed, predicate
+from compliance.models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
+from compliance.models.subject import Component, StorePathInfo
+
+# Output names Nix appends to a store path name (xz-5.4.6-bin); an SBOM that describes the
+# package once may still cover every output.
+OUTPUT_SUFFIXES = ("bin", "dev", "lib", "out", "man", "doc", "info", "debug", "static", "devdoc", "modules", "dist", "python", "terminfo")
+_PURL = re.compile(r"^pkg:nix/(?P<name>[^@?#]+)(?:@(?P<version>[^?#]+))?")
+
+
+def strip_output(version: str | None) -> str | None:
+    if version is None:
+        return None
+    head, sep, tail = version.rpartition("-")
+    if sep and tail in OUTPUT_SUFFIXES:
+        return head
+    return version
+
+
+def _purl_key(purl: str) -> tuple[str, str | None] | None:
+    match = _PURL.match(purl)
+    if not match:
+        return None
+    from urllib.parse import unquote
+
+    return unquote(match.group("name")), unquote(match.group("version")) if match.group("version") else None
+
+
+class SbomCoverageParams(Params):
+    min_coverage: Annotated[float, HIGHER] = 1.0
+    # How a store path may be matched: exact store path (property nix:output_path or a
+    # store-path bom-ref), or a pkg:nix purl / name and version parsed the way Nix does.
+    match_by: Annotated[list[str], INTERSECTION] = ["store_path", "purl", "name_version"]
+    max_listed: Annotated[int, LOWER] = 50
+
+
+@predicate("sbom_covers_closure", params=SbomCoverageParams, needs=["closure", "sbom"])
+def sbom_covers_closure(subject: Subject, params: SbomCoverageParams) -> Outcome:
+    """Every store path of the closure is described by at least one SBOM component."""
+    closure, sbom = subject.need_closure(), subject.need_sbom()
+    by_path = {c.store_path for c in sbom.components if c.store_path}
+    by_purl: set[tuple[str, str | None]] = set()
+    by_name: set[tuple[str, str | None]] = set()
+    for component in sbom.components:
+        if component.purl and (key := _purl_key(component.purl)):
+            by_purl.add((key[0], strip_output(key[1])))
+        by_name.add((component.name, strip_output(component.version)))
+    uncovered: list[str] = []
+    how: dict[str, int] = {"store_path": 0, "purl": 0, "name_version": 0}
+    for info in closure.paths.values():
+        method = _covered(info, by_path, by_purl, by_name, params.match_by)
+        if method is None:
+            uncovered.append(info.path)
+        else:
+            how[method] += 1
+    total = len(closure.paths)
+    coverage = (total - len(uncovered)) / total if total else 0.0
+    observed = {
+        "closure_paths": total,
+        "sbom_components": len(sbom.components),
+        "covered": total - len(uncovered),
+        "coverage": round(coverage, 4),
+        "matched_by": how,
+        "uncovered": sorted(uncovered)[: params.max_listed],
+    }
+    if coverage >= params.min_coverage and total:
+        return passed(f"{total - len(uncovered)} of {total} store paths are in the SBOM", **observed)
+    if not total:
+        return failed("the closure lists no store path: there is nothing the SBOM could cover", **observed)
+    return failed(
+        f"{len(uncovered)} of {total} store paths are missing from the SBOM (coverage {coverage:.1%}, needs {params.min_coverage:.0%})",
+        **observed,
+    )
+
+
+def _covered(
+    info: StorePathInfo,
+    by_path: set[str],
+    by_purl: set[tuple[str, str | None]],
+    by_name: set[tuple[str, str | None]],
+    methods: list[str],
+) -> str | None:
+    if "store_path" in methods and info.path in by_path:
+        return "store_path"
+    key = (info.name, strip_output(info.version))
+    if "purl" in methods and key in by_purl:
+        return "purl"
+    if "name_version" in methods and key in by_name:
+        return "name_version"
+    return None
+
+
+class LicencePolicyParams(Params):
+    deny_licenses: Annotated[list[str], UNION] = ["AGPL-3.0-only", "AGPL-3.0-or-later", "SSPL-1.0", "BUSL-1.1"]
+    max_unknown: Annotated[int, LOWER] = 0
+    unknown_allowlist: Annotated[list[str], INTERSECTION] = []  # component names allowed without a licence
+    max_listed: Annotated[int, LOWER] = 50
+
+
+_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+
+
+_OPERATORS = {"AND", "OR", "WITH", "(", ")"}
+
+# The GNU licences under the names an SBOM may still use for them, each read as the current
+# SPDX id, so that a denylist of current ids also catches the older spellings:
+# deprecated SPDX ids (GPL-2.0 is GPL-2.0-only, GPL-2.0+ GPL-2.0-or-later; the
+# GPL-2.0-with-*-exception ids are the licence with an exception, which does not change it),
+# nixpkgs' names (agpl3Only, lgpl21Plus) and the SPDX full names.
+_DEPRECATED_GNU = re.compile(r"(?P<family>a?gpl|lgpl|gfdl)-(?P<version>\d\.\d)(?:-with-[a-z]+-exception)?(?P<later>\+)?")
+_NIXPKGS_GNU = re.compile(r"(?P<family>a?gpl|lgpl|fdl)(?P<major>\d)(?P<minor>\d?)(?P<kind>only|plus)")
+_FULL_NAME_GNU = re.compile(
+    r"gnu (?P<family>affero |lesser |library |free documentation )?(?:general public )?license"
+    r" v(?P<version>\d(?:\.\d)?)(?P<kind> only| or later)?"
+)
+_FULL_NAME_FAMILY = {None: "gpl", "affero ": "agpl", "lesser ": "lgpl", "library ": "lgpl", "free documentation ": "gfdl"}
+
+
+def canonical_licence(name: str) -> str:
+    """``name`` casefolded, and as its current SPDX id when it is an older name of a GNU licence."""
+    folded = " ".join(name.casefold().split())
+    if match := _DEPRECATED_GNU.fullmatch(folded):
+        return f"{match['family']}-{match['version']}-{'or-later' if match['later'] else 'only'}"
+    if match := _NIXPKGS_GNU.fullmatch(folded):
+        family = "gfdl" if match["family"] == "fdl" else match["family"]
+        return f"{family}-{match['major']}.{match['minor'] or '0'}-{'only' if match['kind'] == 'only' else 'or-later'}"
+    if match := _FULL_NAME_GNU.fullmatch(folded):
+        version = match["version"] if "." in match["version"] else f"{match['version']}.0"
+        later = match["kind"] == " or later"
+        return f"{_FULL_NAME_FAMILY[match['family']]}-{version}-{'or-later' if later else 'only'}"
+    return folded
+
+
+def licence_allowed(expression: str, denied: set[str]) -> bool:
+    """Evaluate an SPDX expression: OR needs one allowed branch, AND needs all; ``WITH``
+    exceptions do not change the licence. Text that does not parse (a free-text name, a
+    malformed expression) is denied when it is a denied name or holds one as a word: a
+    typo in an expression never lets a denied licence through."""
+    tokens = _TOKEN.findall(expression)
+    pos = 0
+
+    denied = {canonical_licence(d) for d in denied}
+
+    def is_denied(token: str) -> bool:
+        return canonical_licence(token.rstrip("+")) in denied or canonical_licence(token) in denied
+
+    def term() -> bool:
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ValueError
+        token = tokens[pos]
+        pos += 1
+        if token == "(":
+            value = disjunction()
+            if pos >= len(tokens) or tokens[pos] != ")":
+                raise ValueError
+            pos += 1
+        else:
+            value = not is_denied(token)
+        if pos < len(tokens) and tokens[pos].upper() == "WITH":
+            pos += 2
+        return value
+
+    def conjunction() -> bool:
+        nonlocal pos
+        value = term()
+        while pos < len(tokens) and tokens[pos].upper() == "AND":
+            pos += 1
+            value = term() and value
+        return value
+
+    def disjunction() -> bool:
+        nonlocal pos
+        value = conjunction()
+        while pos < len(tokens) and tokens[pos].upper() == "OR":
+            pos += 1
+            value = conjunction() or value
+        return value
+
+    try:
+        result = disjunction()
+        if pos != len(tokens):
+            raise ValueError
+        return result
+    except ValueError:
+        words = [t for t in tokens if t.upper() not in _OPERATORS]
+        return not is_denied(expression) and not any(is_denied(w) for w in words)
+
+
+@predicate("licence_policy", params=LicencePolicyParams, needs=["sbom"])
+def licence_policy(subject: Subject, params: LicencePolicyParams) -> Outcome:
+    """No SBOM component carries a denied licence; components without a licence stay under a limit."""
+    sbom = subject.need_sbom()
+    if not sbom.components:
+        # Nothing carries a licence, so nothing can carry a denied one: that is no evidence.
+        return failed("the SBOM lists no component: there is no licence to judge", components=0)
+    denied = {d.casefold() for d in params.deny_licenses}
+    allow_unknown = set(params.unknown_allowlist)
+    violations: list[dict[str, str]] = []
+    unknown: list[str] = []
+    for component in sbom.components:
+        if not component.licenses:
+            if component.name not in allow_unknown:
+                unknown.append(_label(component))
+            continue
+        for expression in component.licenses:
+            if not licence_allowed(expression, denied):
+                violations.append({"component": _label(component), "licence": expression})
+    observed = {
+        "components": len(sbom.components),
+        "denied": violations[: params.max_listed],
+        "without_licence": len(unknown),
+        "without_licence_examples": sorted(unknown)[: params.max_listed],
+    }
+    problems = []
+    if violations:
+        problems.append(f"{len(violations)} component(s) carry a denied licence")
+    if len(unknown) > params.max_unknown:
+        problems.append(f"{len(unknown)} component(s) have no licence (at most {params.max_unknown} allowed)")
+    if problems:
+        return failed("; ".join(problems), **observed)
+    return passed(f"all {len(sbom.components)} components meet the licence policy", **observed)
+
+
+class SbomQualityParams(Params):
+    require_version: Annotated[bool, TRUE] = True
+    require_purl_or_cpe: Annotated[bool, TRUE] = True
+    require_hash: Annotated[bool, TRUE] = False
+    allowed_hash_algorithms: Annotated[list[str], INTERSECTION] = ["sha256", "sha384", "sha512", "sha3256", "sha3512", "blake2b256", "blake3"]
+    require_dependency_graph: Annotated[bool, TRUE] = True
+    max_listed: Annotated[int, LOWER] = 50
+
+
+@predicate("sbom_component_quality", params=SbomQualityParams, needs=["sbom"])
+def sbom_component_quality(subject: Subject, params: SbomQualityParams) -> Outcome:
+    """Each component has a version, an identifier (purl or CPE) and a strong hash; the SBOM has a dependency graph."""
+    sbom = subject.need_sbom()
+    allowed = set(params.allowed_hash_algorithms)
+    problems: dict[str, list[str]] = {"no_version": [], "no_identifier": [], "no_strong_hash": [], "weak_hash_only": []}
+    for component in sbom.components:
+        label = _label(component)
+        if params.require_version and not component.version:
+            problems["no_version"].append(label)
+        if params.require_purl_or_cpe and not (component.purl or component.cpe):
+            problems["no_identifier"].append(label)
+        strong = [a for a in component.hashes if a in allowed]
+        if component.hashes and not strong:
+            problems["weak_hash_only"].append(label)
+        elif params.require_hash and not strong:
+            problems["no_strong_hash"].append(label)
+    counts = {k: len(v) for k, v in problems.items()}
+    observed = {"components": len(sbom.components), "counts": counts, "has_dependency_graph": sbom.has_dependency_graph,
+                "examples": {k: sorted(v)[: params.max_listed] for k, v in problems.items() if v}}
+    issues = [f"{n} component(s) {k.replace('_', ' ')}" for k, n in counts.items() if n]
+    if params.require_dependency_graph and not sbom.has_dependency_graph:
+        issues.append("no dependency graph")
+    if not sbom.components:
+        issues.append("the SBOM lists no component")
+    if issues:
+        return failed("; ".join(issues), **observed)
+    return passed(f"all {len(sbom.components)} components are identified, versioned and hashed as required", **observed)
+
+
+def _label(component: Component) -> str:
+    if component.store_path:
+        return component.store_path
+    return f"{component.name}@{component.version}" if component.version else component.name
+

@@ -1,0 +1,209 @@
+"""The gate's data flow, as a library call: inputs → subject → selection → engine →
+assessment → waivers and policy → decision. The CLI is a thin layer over :func:`run_gate`;
+the evidence packet is built from the :class:`GateRun` it returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from compliance.assess import assessment as assessment_mod
+from compliance.assess import attestations, engine
+from compliance.assess import gate_decision as gate
+from compliance.catalog.loader import Catalog, load_catalog
+from compliance.catalog.selection import Selection, select
+from compliance.checks.predicate_subject import Subject
+from compliance.errors import CheckError, InputError, UsageError
+from compliance.inputs.closure import read_closure
+from compliance.inputs.documents import read_policy, read_waivers
+from compliance.inputs.facts import parse_facts
+from compliance.inputs.flakelock import parse_flake_lock
+from compliance.inputs.kernelconfig import parse_kernel_config
+from compliance.inputs.sbom import parse_sbom
+from compliance.models.control import CheckKind
+from compliance.models.policy import Policy, Waiver
+from compliance.models.results import GateReport
+from compliance.models.subject import InputRef
+from compliance.signing.keys import PublicKey, parse_public_key
+from compliance.util import clock
+from compliance.util.fsutil import parse_json, read_bytes
+
+
+@dataclass
+class GateOptions:
+    profiles: list[str] = field(default_factory=list)
+    closure: str | None = None
+    sbom: str | None = None
+    facts: str | None = None
+    flake: str | None = None  # evaluate facts from REF#host
+    nix_file: str | None = None  # ... or from a Nix file
+    nix_attr: str | None = None
+    flake_lock: str | None = None
+    kernel_config: str | None = None
+    vulns: list[str] = field(default_factory=list)
+    waivers: str | None = None
+    policy: str | None = None
+    store: str | None = None
+    commit: str | None = None
+    catalog: Path | None = None
+    generate_sbom: bool = True  # build an SBOM from the closure when none is given
+    attestations: list[str] = field(default_factory=list)  # signed attestation files
+    attestation_key: str | None = None  # the public key they must be signed with
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    ref: InputRef
+    data: bytes
+
+
+@dataclass
+class GateRun:
+    report: GateReport
+    subject: Subject
+    selection: Selection
+    catalog: Catalog
+    policy: Policy
+    waivers: list[Waiver]
+    inputs: list[LoadedInput]
+
+
+def _load(kind: str, path: str, loaded: list[LoadedInput], *, what: str) -> bytes:
+    data = read_bytes(path, what=what)
+    loaded.append(LoadedInput(assessment_mod.input_ref(kind, path, data), data))
+    return data
+
+
+def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInput]) -> Subject:
+    subject = Subject(commit=opts.commit)
+    if opts.closure:
+        closure, data = read_closure(opts.closure, store=opts.store)
+        subject.closure = closure
+        loaded.append(LoadedInput(assessment_mod.input_ref("closure", opts.closure, data), data))
+    if opts.sbom:
+        subject.sbom = parse_sbom(_load("sbom", opts.sbom, loaded, what="SBOM file"), opts.sbom)
+    elif subject.closure is not None and opts.generate_sbom and _needs_sbom(selection):
+        generated = _generate_sbom(subject)
+        subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
+        loaded.append(LoadedInput(assessment_mod.input_ref("sbom-generated", "sbom.generated.cdx.json", generated), generated))
+        subject.notes.append("no SBOM was given: the SBOM was generated from the closure")
+    if opts.facts and (opts.flake or opts.nix_file):
+        raise UsageError("give either --facts or --flake/--nix-file, not both")
+    if opts.facts:
+        subject.facts = parse_facts(parse_json(_load("facts", opts.facts, loaded, what="facts file"), opts.facts), opts.facts)
+    elif opts.flake or opts.nix_file:
+        from compliance.inputs.facts_eval import evaluate_facts
+
+        doc = evaluate_facts(option_paths(selection), flake=opts.flake, nix_file=opts.nix_file, attr=opts.nix_attr)
+        data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+        source = opts.flake or opts.nix_file or "facts"
+        loaded.append(LoadedInput(assessment_mod.input_ref("facts-evaluated", "facts.json", data), data))
+        subject.facts = parse_facts(doc, f"facts evaluated from {source}")
+        subject.notes.append(f"facts were evaluated from {source} with nix eval")
+    if opts.flake_lock:
+        subject.flake_lock = parse_flake_lock(parse_json(_load("flake-lock", opts.flake_lock, loaded, what="flake.lock"), opts.flake_lock), opts.flake_lock)
+    if opts.kernel_config:
+        data = _load("kernel-config", opts.kernel_config, loaded, what="kernel configuration")
+        subject.kernel_config = parse_kernel_config(data.decode("utf-8", "replace"), opts.kernel_config)
+    if opts.vulns:
+        from compliance.inputs.scanners import load_vulnerability_reports
+
+        subject.vulnerabilities = load_vulnerability_reports(
+            [(path, _load("vulnerabilities", path, loaded, what="vulnerability report")) for path in opts.vulns]
+        )
+    if subject.commit is None and subject.facts is not None:
+        from compliance.inputs.facts import lookup_or
+
+        try:
+            revision = lookup_or(subject.facts, "system.configurationRevision", None)
+        except CheckError:  # it threw: the subject names no commit; controls reading it say why
+            revision = None
+        if isinstance(revision, str) and revision:
+            subject.commit = revision
+    subject.inputs = [item.ref for item in loaded]
+    return subject
+
+
+def _needs_sbom(selection: Selection) -> bool:
+    from compliance.checks import registry
+
+    for selected in selection.controls:
+        for check in selected.control.checks_of(CheckKind.STATIC):
+            spec = registry.get(CheckKind.STATIC, check.function)
+            if spec is not None and "sbom" in spec.needs:
+                return True
+    return False
+
+
+def _generate_sbom(subject: Subject) -> bytes:
+    from compliance.sbomgen.writer import write_sbom
+
+    assert subject.closure is not None
+    return write_sbom(subject.closure, "cyclonedx")
+
+
+def option_paths(selection: Selection) -> list[str]:
+    """The NixOS options the selected static checks read (what ``compliance facts`` evaluates)."""
+    from compliance.checks import registry
+
+    paths: set[str] = {"system.configurationRevision", "system.nixos.version"}
+    for selected in selection.controls:
+        for check in selected.control.checks_of(CheckKind.STATIC):
+            spec = registry.get(CheckKind.STATIC, check.function)
+            if spec is not None:
+                paths.update(spec.facts_read(selected.params_for(CheckKind.STATIC, check.function)))
+    return sorted(paths)
+
+
+def _read_attestations(opts: GateOptions, loaded: list[LoadedInput]) -> tuple[PublicKey, list[tuple[str, list[Any]]]] | None:
+    """The trusted key and the entries of each signed attestation file (checked later,
+    at the assessment's time); an unreadable file or key is an input error."""
+    if not opts.attestations:
+        if opts.attestation_key:
+            raise UsageError("--attestation-key is only used with --attestations")
+        return None
+    if not opts.attestation_key:
+        raise UsageError("--attestations needs --attestation-key: the public key the attestations are signed with")
+    key = parse_public_key(_load("attestation-key", opts.attestation_key, loaded, what="public key"), opts.attestation_key)
+    files = [(path, attestations.signed_entries(_load("attestations", path, loaded, what="attestation file"), path)) for path in opts.attestations]
+    return key, files
+
+
+def run_gate(opts: GateOptions) -> GateRun:
+    catalog = load_catalog(opts.catalog)
+    selection = select(catalog, opts.profiles, CheckKind.STATIC)
+    loaded: list[LoadedInput] = []
+    policy = read_policy(opts.policy, _load("policy", opts.policy, loaded, what="policy file")) if opts.policy else Policy()
+    waivers = read_waivers(opts.waivers, _load("waivers", opts.waivers, loaded, what="waiver file")) if opts.waivers else []
+    for waiver in waivers:
+        if waiver.control not in catalog.controls:
+            raise InputError(opts.waivers or "waivers", f"waiver {waiver.id} names unknown control {waiver.control!r}")
+    for name, control in policy.control_ids():
+        if control not in catalog.controls:
+            raise InputError(opts.policy or "policy", f"{name} names unknown control {control!r}")
+    if not (opts.closure or opts.sbom or opts.facts or opts.flake or opts.nix_file):
+        raise UsageError("nothing to assess: give --closure, --sbom or --facts (see 'compliance gate --help')")
+    attested = _read_attestations(opts, loaded)
+    subject = load_subject(opts, selection, loaded)
+    results = engine.evaluate(selection, CheckKind.STATIC, subject)
+    assessed = assessment_mod.build(
+        selection=selection,
+        results=results,
+        subject=assessment_mod.closure_subject(subject),
+        inputs=[item.ref for item in loaded],
+        catalog_digest=catalog.digest,
+        mode=CheckKind.STATIC,
+        created=clock.now(),
+        notes=subject.notes,
+    )
+    if attested is not None:
+        key, files = attested
+        outcomes = [o for path, entries in files for o in attestations.verify_entries(entries, path, key, catalog, assessed.created)]
+        assessed = attestations.record(assessed, outcomes)
+    waived = gate.apply_waivers(assessed, waivers, policy)
+    decision = gate.decide(waived, policy)
+    return GateRun(GateReport(assessment=waived, decision=decision), subject, selection, catalog, policy, waivers, loaded)

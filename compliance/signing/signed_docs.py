@@ -1,0 +1,34 @@
+"""Reading signed JSON documents into typed models, with one-line errors.
+
+Bundles, envelopes' statements and packet manifests are all read the same way: JSON, then
+the pydantic model; a failure is a :class:`VerificationError` naming the file and the first
+field that is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from compliance.errors import VerificationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "document"
+    return f"{where}: {first['msg']}"
+
+
+def load_document(model: type[M], data: bytes, source: str, what: str) -> M:
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise VerificationError(f"{source}: not JSON ({exc.msg})") from None
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise VerificationError(f"{source}: not {what}: {first_error(exc)}") from None
