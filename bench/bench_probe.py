@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 from compliance.catalog.loader import load_catalog  # noqa: E402
 from compliance.catalog.selection import SelectedControl, Selection, select  # noqa: E402
-from compliance.hosts import LocalHost, OfflineRootHost  # noqa: E402
+from compliance.evidence.probe_report import sign_report  # noqa: E402
+from compliance.hosts.filesystem import LocalHost, OfflineRootHost  # noqa: E402
 from compliance.hosts.host_api import Host  # noqa: E402
 from compliance.hosts.ssh import SshHost, parse_ssh_url  # noqa: E402
 from compliance.models.control import CheckKind  # noqa: E402
-from compliance.probes.signed_report import sign_report  # noqa: E402
 from compliance.runs.probe_run import run_probes  # noqa: E402
 from compliance.signing.keys import NativeSigner, decrypt_private_key, generate_keypair  # noqa: E402
 from tests.support.sshd import start_sshd  # noqa: E402

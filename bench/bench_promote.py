@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 from bench.bench_probe import NOT_ON_NIXOS, full_profile, timed  # noqa: E402
 from compliance.catalog.loader import load_catalog  # noqa: E402
 from compliance.catalog.selection import SelectedControl, Selection  # noqa: E402
-from compliance.hosts import LocalHost  # noqa: E402
+from compliance.evidence.probe_report import sign_report  # noqa: E402
+from compliance.hosts.filesystem import LocalHost  # noqa: E402
 from compliance.models.common import Status  # noqa: E402
 from compliance.models.probe import ProbeReport  # noqa: E402
-from compliance.probes.signed_report import sign_report  # noqa: E402
 from compliance.promote.session import PromotionGate  # noqa: E402
 from compliance.runs.probe_run import run_probes  # noqa: E402
 from compliance.signing.keys import NativeSigner  # noqa: E402

@@ -32,7 +32,7 @@ from typing import Any
 from bench.generate import generate_closure
 from compliance.inputs.closure import read_closure
 from compliance.inputs.sbom import parse_sbom
-from compliance.sbomgen.writer import FORMATS, write_sbom
+from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 
 SHARED_SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from compliance.assess.attestations import sign_attestations, verify_entries
 from compliance.catalog.loader import load_catalog
 from compliance.models.attestation import ATTESTATION_PAYLOAD_TYPE, Attestation, AttestationStatus
 from compliance.models.results import GateReport
+from compliance.runs.attestation_files import sign_attestations, verify_entries
 from compliance.signing.dsse import sign_envelope
 from compliance.signing.keys import NativeSigner, generate_keypair
 from tests.support.cli import one_line_error, run

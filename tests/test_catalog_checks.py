@@ -13,7 +13,7 @@ import pytest
 from compliance.checks import registry
 from compliance.checks.predicate_subject import Subject
 from compliance.errors import CheckError, NotApplicable
-from compliance.hosts import OfflineRootHost
+from compliance.hosts.filesystem import OfflineRootHost
 from compliance.inputs.facts import parse_facts
 from compliance.models.common import Status
 from compliance.models.control import CheckKind

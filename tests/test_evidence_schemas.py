@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
-from compliance.evidence.schemas import SCHEMAS, schema_bytes
+from compliance.promote.published_schemas import SCHEMAS, schema_bytes
 from tests.support.evidence import build_files, make_key_pair, release_run
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
@@ -20,7 +20,7 @@ EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_published_schema_is_up_to_date(name: str) -> None:
     assert (EVIDENCE / name).read_bytes() == schema_bytes(name), (
-        f"evidence/{name} is stale: run '.venv/bin/python -m compliance.evidence.schemas evidence'"
+        f"evidence/{name} is stale: run '.venv/bin/python -m compliance.promote.published_schemas evidence'"
     )
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from compliance.errors import ProbeError, UsageError
-from compliance.hosts import LocalHost, OfflineRootHost, open_host, remote_script
+from compliance.hosts import remote_script
+from compliance.hosts.filesystem import LocalHost, OfflineRootHost
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import (
     FindSpecial,
@@ -25,6 +26,7 @@ from compliance.hosts.requests import (
     StatPath,
 )
 from compliance.hosts.ssh import SshHost, parse_ssh_url
+from compliance.runs.host_open import open_host
 from tests.support.cli import ROOT
 from tests.support.sshd import SshServer, sshd_server  # noqa: F401
 
@@ -150,7 +152,7 @@ def _unprivileged(argv: list[str]) -> list[str]:
 
 LOCAL_STATUSES = """
 import sys
-from compliance.hosts import LocalHost
+from compliance.hosts.filesystem import LocalHost
 from compliance.hosts.requests import ListDir, ReadFile, ResolvePath, StatPath
 base = sys.argv[1]
 requests = [ReadFile(base + "/locked/secret"), StatPath(base + "/locked/secret"), ListDir(base + "/locked/sub"),

@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 
 from compliance.errors import VerificationError
+from compliance.evidence.probe_report import verify_report
 from compliance.models.probe import PROBE_REPORT_PAYLOAD_TYPE, ProbeReport
-from compliance.probes.signed_report import verify_report
 from compliance.signing.dsse import pae
 from compliance.signing.keys import load_public_key
 from tests.support.cli import one_line_error, run
@@ -139,8 +139,8 @@ def test_a_profile_over_ssh_costs_one_connection_and_agrees_with_local(keys: tup
 def test_the_effective_sshd_configuration_is_read_over_ssh(sshd_server: SshServer, tmp_path: Path) -> None:  # noqa: F811
     """The server we are connected to says PermitRootLogin no in its main file, but a drop-in
     read first sets prohibit-password: sshd -T (and the probe) see what the server does."""
-    from compliance.hosts import open_host
     from compliance.probes.sshd import SshdRuntimeParams, sshd_effective
+    from compliance.runs.host_open import open_host
 
     with open_host(ssh_url=sshd_server.url, identity=str(sshd_server.identity), known_hosts=str(sshd_server.known_hosts)) as host:
         strict = sshd_effective(host, SshdRuntimeParams(expected={"PermitRootLogin": ["no"]}, sshd_config=str(sshd_server.config)))

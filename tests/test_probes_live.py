@@ -19,7 +19,7 @@ import pytest
 from compliance.assess import engine
 from compliance.catalog.loader import load_catalog
 from compliance.catalog.selection import select
-from compliance.hosts import LocalHost, OfflineRootHost
+from compliance.hosts.filesystem import LocalHost, OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.predicates.nixos import SysctlParams

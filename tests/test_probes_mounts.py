@@ -21,10 +21,11 @@ from compliance.catalog.loader import load_catalog
 from compliance.catalog.selection import select
 from compliance.checks import registry
 from compliance.errors import CheckError
-from compliance.hosts import LocalHost, OfflineRootHost, open_host
+from compliance.hosts.filesystem import LocalHost, OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.probes.files import StickyParams, world_writable_sticky
+from compliance.runs.host_open import open_host
 from compliance.runs.probe_run import run_probes
 from tests.support.sshd import SshServer, requires_sshd, sshd_server  # noqa: F401
 
@@ -34,7 +35,7 @@ as_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is Non
 
 IN_NAMESPACE = """
 import json, os, shutil, subprocess, sys
-from compliance.hosts import LocalHost
+from compliance.hosts.filesystem import LocalHost
 from compliance.probes.files import SetuidParams, setuid_allowlist
 base = sys.argv[1]
 if sys.argv[2] == "mount":

@@ -13,10 +13,10 @@ import jsonschema_rs
 import pytest
 from pydantic import ValidationError
 
-from compliance.evidence.schemas import WAVE_GATE_SCHEMAS, schema_bytes
 from compliance.models.common import Severity
 from compliance.promote.durations import describe
 from compliance.promote.promotion_policy import Action, HostRules, PromotionPolicy
+from compliance.promote.published_schemas import WAVE_GATE_SCHEMAS, schema_bytes
 from compliance.promote.wave import Wave
 from tests.support.promote import NONCE, closure
 
@@ -26,7 +26,7 @@ EVIDENCE = Path(__file__).resolve().parents[1] / "evidence"
 @pytest.mark.parametrize("name", sorted(WAVE_GATE_SCHEMAS))
 def test_published_schema_is_up_to_date(name: str) -> None:
     assert (EVIDENCE / name).read_bytes() == schema_bytes(name), (
-        f"evidence/{name} is stale: run '.venv/bin/python -m compliance.evidence.schemas evidence'"
+        f"evidence/{name} is stale: run '.venv/bin/python -m compliance.promote.published_schemas evidence'"
     )
 
 

@@ -19,7 +19,7 @@ from compliance.errors import InputError, UsageError
 from compliance.inputs.closure import read_closure
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.subject import Sbom
-from compliance.sbomgen.writer import FORMATS, write_sbom
+from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 from tests.support import nix
 
 pytestmark = pytest.mark.nix

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compliance.inputs.closure import read_closure
-from compliance.sbomgen.writer import FORMATS, write_sbom
+from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 from tests.support import nix
 from tests.support.cli import one_line_error, run
 

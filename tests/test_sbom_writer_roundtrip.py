@@ -21,7 +21,7 @@ from compliance.inputs.sbom import parse_sbom
 from compliance.models.subject import Closure
 from compliance.nix.hashes import NIX32, nix32_encode, to_sri
 from compliance.sbomgen.purl_build import nix_purl
-from compliance.sbomgen.writer import FORMATS, write_sbom
+from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 from tests.support import sbom_schemas as schemas
 
 NAME_CHAR = "A-Za-z0-9+\\-._?="

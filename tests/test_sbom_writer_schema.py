@@ -20,7 +20,7 @@ import pytest
 from compliance.inputs.closure import read_closure
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.subject import Closure
-from compliance.sbomgen.writer import write_sbom
+from compliance.sbomgen.sbom_files import write_sbom
 from tests.support import nix
 from tests.support import sbom_schemas as schemas
 

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from compliance.catalog.clause_coverage import framework_of, supporting_controls
-from compliance.catalog.loader import Catalog, format_validation_error
+from compliance.catalog.loader import Catalog
 from compliance.catalog.selection import select
 from compliance.errors import InputError
 from compliance.models.common import Status
@@ -28,6 +28,7 @@ from compliance.models.frameworks import Clause, Framework
 from compliance.models.results import Assessment, ControlResult, GateReport
 from compliance.util.clock import isoformat
 from compliance.util.fsutil import read_bytes
+from compliance.util.validation import format_validation_error
 
 
 class Standing(StrEnum):

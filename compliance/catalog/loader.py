@@ -25,6 +25,7 @@ from compliance.models.control import CheckKind, Control, Profile
 from compliance.models.frameworks import Framework, FrameworkId
 from compliance.models.params import Params, own_values, strictness_of
 from compliance.util.datafiles import data_dir
+from compliance.util.validation import format_validation_error
 
 CONTROLS_DIR = "library"
 FRAMEWORKS_DIR = "frameworks"
@@ -36,19 +37,6 @@ M = TypeVar("M", bound=BaseModel)
 def default_catalog_dir() -> Path:
     """The bundled catalog (see :mod:`compliance.util.datafiles`)."""
     return data_dir("controls")
-
-
-def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    # An unknown (misspelt) field usually explains the "missing" one next to it: say it first.
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    where = f"{prefix}{loc}" if loc else prefix.rstrip(".")
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "unknown field (misspelt?)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
 
 
 def read_catalog_file(path: Path) -> bytes:

@@ -26,13 +26,13 @@ def attest_sign(attestations: str, key: str, output: str, catalog: Path | None) 
 
     Every clause an attestation names must exist in the catalog's clause lists.
     """
-    from compliance.assess.attestations import (
+    from compliance.catalog.loader import load_catalog
+    from compliance.errors import InputError
+    from compliance.runs.attestation_files import (
         read_attestation_file,
         sign_attestations,
         unknown_clause,
     )
-    from compliance.catalog.loader import load_catalog
-    from compliance.errors import InputError
     from compliance.signing.keys import NativeSigner
     from compliance.util.fsutil import atomic_write
 
@@ -60,8 +60,8 @@ def attest_verify(files: tuple[str, ...], key: str, as_json: bool, catalog: Path
     Exit 0 when every attestation counts, 1 when one does not (unsigned, tampered with,
     another key, unknown clause, not yet valid, expired), 2 when a file is unreadable.
     """
-    from compliance.assess.attestations import describe, verify_files
     from compliance.catalog.loader import load_catalog
+    from compliance.runs.attestation_files import describe, verify_files
     from compliance.util import clock
     from compliance.util.clock import isoformat
 

@@ -108,9 +108,9 @@ def frameworks_coverage(
     framework: str, profiles: tuple[str, ...], attestations: tuple[str, ...], attestation_key: str | None, as_json: bool, catalog: Path | None
 ) -> int:
     """Every clause of FRAMEWORK as automated, attested or uncovered, with what covers it."""
-    from compliance.assess.attestations import describe, verify_files
     from compliance.catalog.clause_coverage import CoverageKind, framework_coverage
     from compliance.catalog.selection import select
+    from compliance.runs.attestation_files import describe, verify_files
     from compliance.util import clock
 
     if bool(attestations) != bool(attestation_key):

@@ -64,9 +64,9 @@ def probe_command(
     """
     from compliance.catalog.loader import load_catalog
     from compliance.catalog.selection import select
-    from compliance.hosts import open_host
+    from compliance.evidence.probe_report import sign_report
     from compliance.models.control import CheckKind
-    from compliance.probes.signed_report import sign_report
+    from compliance.runs.host_open import open_host
     from compliance.runs.probe_run import run_probes
     from compliance.signing.keys import NativeSigner
     from compliance.util import clock

@@ -8,7 +8,7 @@ import click
 
 from compliance.cli.options import check_output_file
 from compliance.inputs.closure import read_closure
-from compliance.sbomgen.writer import FORMATS, write_sbom
+from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 from compliance.util.fsutil import atomic_write
 
 

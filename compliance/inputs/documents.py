@@ -29,7 +29,7 @@ def load_document(path: str | Path, data: bytes | None = None) -> Any:
 
 
 def validate(cls: type[M], doc: Any, source: str | Path) -> M:
-    from compliance.catalog.loader import format_validation_error
+    from compliance.util.validation import format_validation_error
 
     if not isinstance(doc, dict):
         raise InputError(source, f"expected an object, got {type(doc).__name__}")

@@ -6,6 +6,14 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from compliance.checks.judges import (
+    OPENSSH_DEFAULTS,
+    SshdParams,
+    SysctlParams,
+    compare_sshd,
+    judge_sysctl,
+    sshd_value,
+)
 from compliance.checks.predicate_subject import Subject
 from compliance.checks.registry import Outcome, failed, passed, predicate, verdict
 from compliance.errors import CheckError, NotApplicable
@@ -15,66 +23,6 @@ from compliance.models.params import BOUNDS, FALSE, FIXED, INTERSECTION, UNION, 
 from compliance.models.subject import ConfigFacts
 
 # ---------------------------------------------------------------------------- sshd
-
-
-# OpenSSH's compiled-in defaults (sshd_config(5)) for settings NixOS leaves unset: an
-# unset setting is not "unknown", it is this value.
-OPENSSH_DEFAULTS: dict[str, str] = {
-    "permitrootlogin": "prohibit-password",
-    "passwordauthentication": "yes",
-    "kbdinteractiveauthentication": "yes",
-    "permitemptypasswords": "no",
-    "pubkeyauthentication": "yes",
-    "x11forwarding": "no",
-    "permituserenvironment": "no",
-    "allowtcpforwarding": "yes",
-    "allowagentforwarding": "yes",
-    "permittunnel": "no",
-    "maxauthtries": "6",
-    "logingracetime": "120",
-    "clientaliveinterval": "0",
-    "clientalivecountmax": "3",
-    "loglevel": "INFO",
-    "authenticationmethods": "any",
-}
-
-
-def sshd_value(value: Any) -> str:
-    """NixOS writes booleans for yes/no settings; sshd -T prints lower-case words."""
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if isinstance(value, list):
-        return ",".join(sshd_value(v) for v in value)
-    return str(value).strip().lower()
-
-
-class SshdParams(Params):
-    # setting (case-insensitive, as in sshd_config) → allowed values ("no", "yes", ...)
-    expected: Annotated[dict[str, list[str]], merge(INTERSECTION)] = {}
-
-
-def compare_sshd(effective: dict[str, str], params: SshdParams, source: str) -> Outcome:
-    mismatches: dict[str, dict[str, Any]] = {}
-    observed: dict[str, str] = {}
-    for setting, allowed in sorted(params.expected.items()):
-        key = setting.lower()
-        if key not in effective:
-            raise CheckError(f"sshd setting {setting} is unknown in {source} and has no known default")
-        value = effective[key]
-        observed[setting] = value
-        # sshd reads keyword arguments case-insensitively; sshd -T prints some upper case (INFO)
-        if value.lower() not in {a.lower() for a in allowed}:
-            mismatches[setting] = {"value": value, "allowed": allowed}
-    return verdict(
-        not mismatches,
-        f"sshd settings as required in {source}",
-        "sshd: " + "; ".join(f"{k} is {v['value']!r}, expected {' or '.join(v['allowed'])}" for k, v in mismatches.items()),
-        settings=observed,
-        mismatches=mismatches,
-        source=source,
-    )
 
 
 SSHD_OPTIONS = ["services.openssh.enable", "services.openssh.settings", "services.openssh.extraConfig"]
@@ -306,45 +254,6 @@ def _port_ranges(value: Any, name: str) -> list[tuple[int, int]]:
 
 
 # ---------------------------------------------------------------------------- sysctl
-
-
-class SysctlParams(Params):
-    # sysctl key → expectation: "2" (exactly), ">=1" (at least), "<=0" (at most), or a
-    # non-numeric string compared verbatim (white space normalised).
-    expected: Annotated[dict[str, str], merge(BOUNDS)] = {}
-
-
-def judge_sysctl(values: dict[str, Any], params: SysctlParams, source: str, unset: str) -> Outcome:
-    """Compare observed sysctl values with their expectations; ``unset`` words a missing key."""
-    mismatches: dict[str, dict[str, Any]] = {}
-    seen: dict[str, Any] = {}
-    for key, expectation in sorted(params.expected.items()):
-        if key not in values:
-            mismatches[key] = {"value": None, "expected": expectation, "problem": unset}
-            continue
-        value = values[key]
-        seen[key] = value
-        if not sysctl_matches(value, expectation):
-            mismatches[key] = {"value": value, "expected": expectation}
-    if mismatches:
-        details = "; ".join(
-            f"{k} {v.get('problem') or 'is ' + repr(v['value'])}, expected {v['expected']}" for k, v in mismatches.items()
-        )
-        return failed(f"{len(mismatches)} of {len(params.expected)} sysctls off baseline: {details}", values=seen, mismatches=mismatches, source=source)
-    return passed(f"all {len(params.expected)} sysctls meet the baseline", values=seen, mismatches={}, source=source)
-
-
-def sysctl_matches(value: Any, expectation: str) -> bool:
-    if isinstance(value, bool):
-        value = int(value)
-    try:
-        bound = Bound.parse(expectation)
-    except ValueError:
-        return " ".join(str(value).split()) == " ".join(expectation.split())
-    try:
-        return bound.accepts(int(str(value).strip()))
-    except ValueError:
-        return False
 
 
 @predicate("sysctl_baseline", params=SysctlParams, reads=["boot.kernel.sysctl"])

@@ -14,7 +14,7 @@ from compliance.errors import CheckError, NotApplicable
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import ListDir, ReadFile, Request
 from compliance.models.params import HIGHER, LOWER, UNION, NoParams, Params
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 from compliance.util import clock
 
 

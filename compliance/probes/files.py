@@ -14,7 +14,7 @@ from compliance.errors import CheckError
 from compliance.hosts.host_api import Host, SpecialEntry
 from compliance.hosts.requests import FindSpecial, ListDir, ReadFile, Request, StatPath
 from compliance.models.params import INTERSECTION, LOWER, UNION, NoParams, Params, merge
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 
 # ---------------------------------------------------------------------------- mounts
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from compliance.checks.judges import SysctlParams, judge_sysctl
 from compliance.checks.registry import Outcome, failed, passed, probe, verdict
 from compliance.errors import CheckError, NotApplicable
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import ListDir, ReadFile, Request
 from compliance.models.params import FALSE, HIGHER, INTERSECTION, TRUE, UNION, NoParams, Params
-from compliance.predicates.nixos import SysctlParams, judge_sysctl
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 from compliance.probes.sources import (
     KERNEL_PARAMS,
     configured_sysctls,

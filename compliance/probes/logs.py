@@ -20,7 +20,7 @@ from compliance.hosts.requests import (
     StatPath,
 )
 from compliance.models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, NoParams, Params
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 from compliance.probes.sources import ini_settings, parse_timespan, unit_enabled
 
 # ---------------------------------------------------------------------------- audit

@@ -11,7 +11,7 @@ from compliance.errors import CheckError
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import ListDir, ReadFile, Request, RunCommand
 from compliance.models.params import FALSE, INTERSECTION, MERGE_FIXED, TRUE, Params
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 from compliance.probes.sources import ini_settings
 
 # ---------------------------------------------------------------------------- listeners

@@ -13,7 +13,7 @@ from compliance.errors import CheckError, NotApplicable
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import ListDir, Request, ResolvePath, RunCommand
 from compliance.models.params import FALSE, HIGHER, UNION, NoParams, Params
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 from compliance.probes.sources import SYSTEM_PROFILE
 
 CURRENT_SYSTEM = "/run/current-system"

@@ -17,7 +17,7 @@ from compliance.errors import CheckError
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import ListDir, ReadFile, Request, RunCommand
 from compliance.models.params import FALSE, INTERSECTION, UNION, Params, merge
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 from compliance.probes.sources import ini_section
 
 UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from compliance.checks.judges import OPENSSH_DEFAULTS, SshdParams, compare_sshd
 from compliance.checks.registry import Outcome, failed, passed, probe, verdict
 from compliance.checks.sshd_config import (
     MatchBlock,
@@ -31,8 +32,7 @@ from compliance.hosts.host_api import Host
 from compliance.hosts.requests import ReadFile, Request, RunCommand
 from compliance.models.common import Status
 from compliance.models.params import FIXED, INTERSECTION, Params
-from compliance.predicates.nixos import OPENSSH_DEFAULTS, SshdParams, compare_sshd
-from compliance.probes.probe_plan import plans
+from compliance.probes.planners import plans
 
 DEFAULT_CONFIG = "/etc/ssh/sshd_config"
 # OpenSSH 9.x compiled-in algorithm lists: what an offline root gets when it sets none.

@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from compliance.catalog.loader import format_validation_error
 from compliance.errors import UsageError
 from compliance.models.attestation import AttestationOutcome
 from compliance.models.frameworks import Framework, FrameworkId
 from compliance.util.clock import isoformat
+from compliance.util.validation import format_validation_error
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from typing import Any
 
 from compliance import TOOL_NAME, __version__
 from compliance.catalog.loader import Catalog
+from compliance.checks.judges import sysctl_matches
 from compliance.models.common import Status
 from compliance.models.frameworks import FrameworkId
 from compliance.models.params import Bound
 from compliance.models.results import Assessment, ControlResult, GateReport, Reason
 from compliance.models.subject import InputRef
-from compliance.predicates.nixos import sysctl_matches
 from compliance.report.attestation_rows import AttestationView, attestation_views
 from compliance.report.context import ReportContext
 from compliance.report.coverage_matrix import CoverageMatrix, coverage_matrix, natural_key

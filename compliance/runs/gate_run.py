@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from compliance.assess import assessment as assessment_mod
-from compliance.assess import attestations, engine
+from compliance.assess import engine
 from compliance.assess import gate_decision as gate
 from compliance.catalog.loader import Catalog, load_catalog
 from compliance.catalog.selection import Selection, select
@@ -28,6 +28,7 @@ from compliance.models.control import CheckKind
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import GateReport
 from compliance.models.subject import InputRef
+from compliance.runs import attestation_files as attestations
 from compliance.signing.keys import PublicKey, parse_public_key
 from compliance.util import clock
 from compliance.util.fsutil import parse_json, read_bytes
@@ -140,7 +141,7 @@ def _needs_sbom(selection: Selection) -> bool:
 
 
 def _generate_sbom(subject: Subject) -> bytes:
-    from compliance.sbomgen.writer import write_sbom
+    from compliance.sbomgen.sbom_files import write_sbom
 
     assert subject.closure is not None
     return write_sbom(subject.closure, "cyclonedx")

@@ -3,7 +3,7 @@
 The host is asked for everything the selected probes declared (and for its identity) in
 one batch; then the engine evaluates each control, failing closed as it always does, while
 the host records which raw answers each control read. The result is an unsigned
-:class:`~compliance.models.probe.ProbeReport`; :mod:`compliance.probes.signed_report` signs it.
+:class:`~compliance.models.probe.ProbeReport`; :mod:`compliance.evidence.probe_report` signs it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from compliance.hosts.requests import Request, describe
 from compliance.models.control import CheckKind
 from compliance.models.probe import ControlEvidence, ProbedHost, ProbeReport, RawObservation
 from compliance.models.results import SubjectRef
-from compliance.probes.probe_plan import prefetch_planned
+from compliance.runs.probe_plan import prefetch_planned
 from compliance.util.canonical import canonical_json
 from compliance.util.clock import isoformat
 

@@ -17,7 +17,7 @@ import hashlib
 
 from pydantic import ValidationError
 
-from compliance.catalog.loader import Catalog, format_validation_error
+from compliance.catalog.loader import Catalog
 from compliance.errors import InputError, VerificationError
 from compliance.evidence.commands import verify_commands
 from compliance.evidence.export import export_file
@@ -28,6 +28,7 @@ from compliance.inputs.sbom import parse_sbom
 from compliance.models.results import GateReport
 from compliance.models.subject import InputRef, Sbom
 from compliance.report.context import ReportContext
+from compliance.util.validation import format_validation_error
 
 SBOM_KINDS = ("sbom", "sbom-generated")
 

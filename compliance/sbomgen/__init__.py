@@ -5,5 +5,5 @@ store path, the reference graph, the document identity and time); each writer on
 serialises that plan. The three formats therefore cannot disagree on what the release
 contains. Writers build plain dicts or lines and serialise them with orjson: the SBOM
 libraries' serialisers are quadratic in the number of components (docs/performance.md).
-The entry point the gate and the CLI call is :func:`compliance.sbomgen.writer.write_sbom`.
+The entry point the gate and the CLI call is :func:`compliance.sbomgen.sbom_files.write_sbom`.
 """

@@ -20,7 +20,7 @@ from compliance.catalog.loader import load_catalog
 from compliance.catalog.selection import select
 from compliance.checks import registry
 from compliance.errors import CheckError, NotApplicable
-from compliance.hosts import LocalHost
+from compliance.hosts.filesystem import LocalHost
 from compliance.models.control import CheckKind
 
 

@@ -44,7 +44,7 @@ from typing import Any
 from compliance.assess import engine
 from compliance.catalog.selection import SelectedControl
 from compliance.checks import registry
-from compliance.hosts import OfflineRootHost
+from compliance.hosts.filesystem import OfflineRootHost
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from tests.support import nix

@@ -55,7 +55,7 @@ def detect(doc: Any) -> bool:
 
 
 def read(doc: Any, source: str) -> ReadResult:
-    from compliance.catalog.loader import format_validation_error
+    from compliance.util.validation import format_validation_error
 
     try:
         entries = _File.model_validate(doc).vulnerability_exceptions

@@ -1,5 +1,5 @@
 """Reader of this tool's probe reports (``compliance probe``): a DSSE envelope, verified
-with the host's ECDSA P-256 key by :func:`compliance.probes.signed_report.verify_report_envelope`,
+with the host's ECDSA P-256 key by :func:`compliance.evidence.probe_report.verify_report_envelope`,
 which also checks the payload type, that the payload is canonical and a well-formed report,
 and that it names the key that verified it."""
 
@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 
 from compliance.errors import VerificationError
+from compliance.evidence.probe_report import verify_report_envelope
 from compliance.models.probe import PROBE_REPORT_PAYLOAD_TYPE
-from compliance.probes.signed_report import verify_report_envelope
 from compliance.promote.host_evidence import Binding, ControlOutcome, Evidence, ReportKind
 from compliance.promote.hostkeys import HostKeys
 from compliance.promote.readers.reader_api import Candidate, Claim, claimed_time, each_control_once

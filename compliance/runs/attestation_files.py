@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from compliance.catalog.loader import Catalog, format_validation_error
+from compliance.catalog.loader import Catalog
 from compliance.errors import InputError, VerificationError
 from compliance.inputs.documents import read_listing
 from compliance.models.attestation import (
@@ -40,6 +40,7 @@ from compliance.signing.keys import PublicKey, Signer, load_public_key
 from compliance.util.canonical import canonical_json
 from compliance.util.clock import isoformat
 from compliance.util.fsutil import parse_json, read_bytes
+from compliance.util.validation import format_validation_error
 
 SIGNED_FILE_SCHEMA = "https://compliance-gate.dev/schemas/signed-attestations/v1"
 

@@ -12,34 +12,19 @@ round trip later, and a planner never decides a result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
-
 from compliance.catalog.selection import Selection
 from compliance.checks import registry
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import Request
 from compliance.models.control import CheckKind
-
-Planner = Callable[[Host, Any], Iterable[Request]]
-_PLANS: dict[str, Planner] = {}
-
-
-def plans(name: str) -> Callable[[Planner], Planner]:
-    """Register the planner of probe ``name``."""
-
-    def decorate(func: Planner) -> Planner:
-        _PLANS[name] = func
-        return func
-
-    return decorate
+from compliance.probes.planners import planner_of
 
 
 def planned_requests(selection: Selection, host: Host) -> list[Request]:
     requests: list[Request] = []
     for selected in selection.controls:
         for check in selected.control.checks_of(CheckKind.RUNTIME):
-            planner = _PLANS.get(check.function)
+            planner = planner_of(check.function)
             if planner is None:
                 continue
             try:

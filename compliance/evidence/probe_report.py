@@ -15,12 +15,12 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from compliance.catalog.loader import format_validation_error
 from compliance.errors import VerificationError
 from compliance.models.probe import PROBE_REPORT_PAYLOAD_TYPE, ProbeReport
 from compliance.signing.dsse import Envelope, sign_envelope, verify_envelope
 from compliance.signing.keys import PublicKey, Signer
 from compliance.util.canonical import canonical_json, is_canonical
+from compliance.util.validation import format_validation_error
 
 
 def sign_report(report: ProbeReport, signer: Signer) -> bytes:

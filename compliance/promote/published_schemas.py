@@ -1,8 +1,11 @@
 """The published JSON Schemas of the documents a packet holds, generated from the models.
 
+It gathers the documents of every stage, the wave gate's included, so it sits in the top
+library layer (``promote``), above everything whose models it reads.
+
 ``evidence/*.schema.json`` are these documents, committed so that auditors and other tools
 can validate a packet without this code; the test suite fails when a model changes and
-the files were not regenerated (``python -m compliance.evidence.schemas evidence``).
+the files were not regenerated (``python -m compliance.promote.published_schemas evidence``).
 """
 
 from __future__ import annotations
