@@ -65,3 +65,43 @@ class CheckError(Exception):
 
 class NotApplicable(Exception):
     """Raised inside a predicate or probe when the check does not apply to this subject."""
+
+
+# Value-level errors: raised by parsers and caught by their callers, which turn them into an
+# InputError naming the file (or a check error), so they never reach the user bare.
+
+
+class CanonicalizationError(ComplianceError):
+    """The value cannot be represented in canonical JSON (NaN, infinity, a non-string key)."""
+
+
+class TemplateError(ComplianceError):
+    """The report templates are missing or broken: an installation defect."""
+
+
+class PdfError(ComplianceError):
+    """WeasyPrint is missing or could not lay the report out."""
+
+
+class CheckTimeout(Exception):
+    """A check ran past its time limit: the engine reports it as an error, never a pass."""
+
+
+class CvssError(ValueError):
+    """A vector that is not a complete CVSS v2 or v3.x base vector."""
+
+
+class NotAConfigurationError(Exception):
+    """The evaluated value is not an attribute set: no option can be read from it."""
+
+
+class OptionPathError(ValueError):
+    """A NixOS option path that cannot be split into its attribute names."""
+
+
+class StorePathError(ValueError):
+    """Not a valid store path."""
+
+
+class HashFormatError(ValueError):
+    """A digest that is not valid in the Nix hash encoding it claims."""

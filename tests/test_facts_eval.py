@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.inputs.facts import OptionPathError, join_option_path, split_option_path
+from compliance.errors import OptionPathError
+from compliance.inputs.facts import join_option_path, split_option_path
 from compliance.inputs.facts_eval import evaluate_facts
 from tests.support import nix
 from tests.support.cli import one_line_error, run

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance.errors import VerificationError
+from compliance.errors import CanonicalizationError, VerificationError
 from compliance.signing.encoding import strict_b64decode
-from compliance.util.canonical import CanonicalizationError, _encode, canonical_json, is_canonical
+from compliance.util.canonical import _encode, canonical_json, is_canonical
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=4) | st.sampled_from(
     ["\ue000", "\U0001f600", "a", "\u00e9", "\x1f", "\u2028"])

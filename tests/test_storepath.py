@@ -6,13 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from compliance.errors import StorePathError
 from compliance.nix.hashes import NIX32
-from compliance.nix.storepath import (
-    StorePathError,
-    parse_basename,
-    parse_store_path,
-    split_name,
-)
+from compliance.nix.storepath import parse_basename, parse_store_path, split_name
 from tests.support import nix
 
 # (full name, name, version) as Nix's builtins.parseDrvName returns them.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.errors import InputError
+from compliance.errors import CvssError, InputError
 from compliance.inputs.sbom import read_sbom
 from compliance.inputs.scanners import (
     JSON_READERS,
@@ -17,7 +17,7 @@ from compliance.inputs.scanners import (
     load_vulnerability_reports,
     read_report,
 )
-from compliance.inputs.scanners.cvss import CvssError, base_score
+from compliance.inputs.scanners.cvss import base_score
 from compliance.models.vulns import ReportRole, VexStatus, VulnerabilityData, VulnSeverity
 from compliance.vulns.inventory import Inventory
 

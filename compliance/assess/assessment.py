@@ -9,11 +9,11 @@ from datetime import datetime
 from compliance import TOOL_NAME, __version__
 from compliance.catalog.selection import Selection
 from compliance.checks.predicate_subject import Subject
-from compliance.errors import InputError
+from compliance.errors import HashFormatError, InputError
 from compliance.models.control import CheckKind
 from compliance.models.results import Assessment, ControlResult, SubjectRef
 from compliance.models.subject import InputRef
-from compliance.nix.hashes import HashFormatError, sha256_hex
+from compliance.nix.hashes import sha256_hex
 from compliance.util.canonical import canonical_json
 from compliance.util.clock import isoformat
 

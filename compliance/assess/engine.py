@@ -16,16 +16,12 @@ from typing import Any
 from compliance.catalog.selection import SelectedControl, Selection
 from compliance.checks import registry
 from compliance.checks.registry import Outcome
-from compliance.errors import CheckError, NotApplicable
+from compliance.errors import CheckError, CheckTimeout, NotApplicable
 from compliance.models.common import Status, combine
 from compliance.models.control import CheckKind
 from compliance.models.results import CheckResult, ControlResult
 
 DEFAULT_TIMEOUT = 30.0
-
-
-class CheckTimeout(Exception):
-    pass
 
 
 @contextmanager

@@ -15,10 +15,10 @@ from typing import Any
 
 import orjson
 
-from compliance.errors import InputError
+from compliance.errors import InputError, StorePathError
 from compliance.models.subject import NIX_STORE, Closure, StorePathInfo
 from compliance.nix import command as nix
-from compliance.nix.storepath import StorePathError, parse_store_path, split_name
+from compliance.nix.storepath import parse_store_path, split_name
 from compliance.util.fsutil import parse_json, read_bytes
 
 

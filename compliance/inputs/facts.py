@@ -14,16 +14,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from compliance.errors import CheckError, InputError
+from compliance.errors import CheckError, InputError, OptionPathError
 from compliance.models.subject import ConfigFacts
 from compliance.util.fsutil import load_json
 
 FACTS_VERSION = 1
 _SEGMENT = re.compile(r'"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_\'\-+*<>]+)')
-
-
-class OptionPathError(ValueError):
-    pass
 
 
 def split_option_path(path: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from compliance.errors import InputError, NixError, UsageError
+from compliance.errors import InputError, NixError, NotAConfigurationError, UsageError
 from compliance.inputs.facts import FACTS_VERSION, join_option_path, set_path, split_option_path
 from compliance.nix import command as nix
 from compliance.util.clock import isoformat, now
@@ -81,10 +81,6 @@ def installable_for_flake(ref: str) -> str:
     return f'{flake}#nixosConfigurations."{host}".config'
 
 
-class _NotAConfiguration(Exception):
-    """The evaluated value is not an attribute set: no option can be read from it."""
-
-
 _ABSENT = {"absent": True}
 
 
@@ -95,7 +91,7 @@ def _eval_list(args: list[str], expected: int, timeout: float) -> list[Any]:
     except orjson.JSONDecodeError:
         raise NixError("nix eval printed something that is not JSON") from None
     if isinstance(values, dict) and isinstance(kind := values.get("notConfiguration"), str):
-        raise _NotAConfiguration(kind)
+        raise NotAConfigurationError(kind)
     if not isinstance(values, list) or len(values) != expected:
         raise NixError("nix eval returned an unexpected shape")
     return values
@@ -132,7 +128,7 @@ def evaluate_facts(
         origin = {"file": str(nix_file), **({"attr": attr} if attr else {})}
     try:
         values = _eval_list(args, len(unique), timeout)
-    except _NotAConfiguration as kind:
+    except NotAConfigurationError as kind:
         raise InputError(flake or nix_file or "", f"the value is {_a(str(kind))}, not a NixOS configuration "
                          "(an attribute set of options, or one with 'config')") from None
     except NixError as whole:
@@ -143,7 +139,7 @@ def evaluate_facts(
             single = [*args[:-1], apply_expression([segments])]
             try:
                 values.extend(_eval_list(single, 1, timeout))
-            except (NixError, _NotAConfiguration):
+            except (NixError, NotAConfigurationError):
                 values.append(None)
         if all(v is None for v in values):
             raise NixError(f"evaluating facts from {flake or nix_file}: {whole}") from None

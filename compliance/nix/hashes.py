@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 
+from compliance.errors import HashFormatError
+
 NIX32 = "0123456789abcdfghijklmnpqrsvwxyz"
 _NIX32_INDEX = {c: i for i, c in enumerate(NIX32)}
 _SIZES = {"md5": 16, "sha1": 20, "sha256": 32, "sha512": 64}
-
-
-class HashFormatError(ValueError):
-    pass
 
 
 def nix32_decode(text: str, size: int) -> bytes:

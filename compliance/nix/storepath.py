@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from compliance.errors import StorePathError
 from compliance.nix.hashes import NIX32
 
 HASH_LENGTH = 32
@@ -24,10 +25,6 @@ NAME_PATTERN = r"(?!\.\.?(?:[-/]|$))[A-Za-z0-9+\-._?=]+"
 BASENAME_PATTERN = rf"[{NIX32}]{{{HASH_LENGTH}}}-{NAME_PATTERN}"
 _NAME_CHARS = re.compile(r"^[A-Za-z0-9+\-._?=]+$")
 _HASH = re.compile(rf"^[{NIX32}]{{{HASH_LENGTH}}}$")
-
-
-class StorePathError(ValueError):
-    """Not a valid store path."""
 
 
 class DrvName(NamedTuple):

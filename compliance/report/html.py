@@ -14,17 +14,13 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from compliance.errors import ComplianceError
+from compliance.errors import TemplateError
 from compliance.report.coverage_matrix import ClauseState
 from compliance.report.view import FRAMEWORK_LABELS, ReportView, status_label
 from compliance.util.datafiles import data_dir
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
-
-
-class TemplateError(ComplianceError):
-    """The report templates are missing or broken: an installation defect."""
 
 
 def templates_dir() -> Path:

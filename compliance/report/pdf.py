@@ -15,12 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from compliance import TOOL_NAME, __version__
-from compliance.errors import ComplianceError
+from compliance.errors import PdfError
 from compliance.util import clock
-
-
-class PdfError(ComplianceError):
-    """WeasyPrint is missing or could not lay the report out."""
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> NoReturn:

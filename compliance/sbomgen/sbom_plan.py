@@ -17,9 +17,9 @@ from datetime import datetime
 import orjson
 
 from compliance import TOOL_NAME, __version__
-from compliance.errors import InputError
+from compliance.errors import HashFormatError, InputError
 from compliance.models.subject import Closure, StorePathInfo
-from compliance.nix.hashes import HashFormatError, sha256_hex
+from compliance.nix.hashes import sha256_hex
 from compliance.sbomgen.purl_build import nix_purl
 from compliance.util import clock
 

@@ -15,11 +15,7 @@ from typing import Any
 
 import orjson
 
-from compliance.errors import ComplianceError
-
-
-class CanonicalizationError(ComplianceError):
-    """The value cannot be represented in canonical JSON (NaN, infinity, a non-string key)."""
+from compliance.errors import CanonicalizationError
 
 
 def _number(value: float) -> str:

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from compliance.errors import InputError
+from compliance.errors import CvssError, InputError
 from compliance.inputs.sbom import cdx_reader as cyclonedx_sbom
-from compliance.inputs.scanners.cvss import CvssError, base_score
+from compliance.inputs.scanners.cvss import base_score
 from compliance.inputs.scanners.scanner_common import (
     Fields,
     ReadResult,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from compliance.errors import CvssError
+
 _V3_WEIGHTS: dict[str, dict[str, float]] = {
     "AV": {"N": 0.85, "A": 0.62, "L": 0.55, "P": 0.2},
     "AC": {"L": 0.77, "H": 0.44},
@@ -29,10 +31,6 @@ _V2_WEIGHTS: dict[str, dict[str, float]] = {
     "I": {"N": 0.0, "P": 0.275, "C": 0.660},
     "A": {"N": 0.0, "P": 0.275, "C": 0.660},
 }
-
-
-class CvssError(ValueError):
-    """A vector that is not a complete CVSS v2 or v3.x base vector."""
 
 
 def _metrics(parts: list[str]) -> dict[str, str]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.inputs.scanners.cvss import CvssError, base_score
+from compliance.errors import CvssError
+from compliance.inputs.scanners.cvss import base_score
 from compliance.inputs.scanners.scanner_common import (
     Fields,
     ReadResult,

@@ -31,14 +31,14 @@ from pydantic import (
     ValidationError,
 )
 
-from compliance.errors import VerificationError
+from compliance.errors import CanonicalizationError, VerificationError
 from compliance.models.common import Status
 from compliance.promote.host_evidence import Binding, ControlOutcome, Evidence, ReportKind
 from compliance.promote.hostkeys import HostKeys
 from compliance.promote.readers.reader_api import Candidate, Claim, claimed_time, each_control_once
 from compliance.signing.encoding import strict_b64decode
 from compliance.signing.signed_docs import first_error
-from compliance.util.canonical import CanonicalizationError, canonical_json
+from compliance.util.canonical import canonical_json
 
 BINDS = frozenset({Binding.HOST, Binding.TIME})
 MAX_MESSAGE = 200
