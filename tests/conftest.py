@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Explicit registration: importing these two packages registers every check.
+import compliance.predicates
+import compliance.probes  # noqa: F401  (registers every probe)
+
 # Property tests judge correctness, never speed: on a loaded two-core machine a slow input
 # generator is not a failure, and no example has a deadline.
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+# Explicit registration: importing these two packages registers every check.
+import compliance.predicates
+import compliance.probes  # noqa: F401  (registers every runtime probe; imports no transport)
 from compliance.checks import registry
 from compliance.errors import CatalogError
 from compliance.models.control import CheckKind, Control, Profile
@@ -88,7 +91,6 @@ def load_catalog(root: Path | None = None) -> Catalog:
 
 @cache
 def _load_catalog(root: Path) -> Catalog:
-    registry.load_all()
     if not (root / CONTROLS_DIR).is_dir():
         raise CatalogError(root, f"not a control catalog: no {CONTROLS_DIR}/ folder")
     digest = hashlib.sha256()

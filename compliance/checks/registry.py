@@ -5,17 +5,22 @@ its typed parameter model, and, for predicates over configuration facts, the Nix
 paths it reads (so ``compliance facts`` evaluates exactly those). Controls are data; this
 is the only code a new control may need.
 
+Registration is explicit: a check module registers its functions when it is imported, and
+the packages ``compliance.predicates`` and ``compliance.probes`` import every one of their
+modules by name; the catalog loader imports those two packages. Nothing scans for modules.
+
     @predicate("firewall_enabled", params=NoParams, reads=lambda p: ["networking.firewall.enable"])
     def firewall_enabled(subject: Subject, params: NoParams) -> Outcome: ...
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from compliance.checks.predicate_subject import Subject
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.params import NoParams, Params, strictness_of
@@ -62,19 +67,20 @@ class CheckSpec:
         return list(self.reads(params))
 
 
-_REGISTRY: dict[CheckKind, dict[str, CheckSpec]] = {CheckKind.STATIC: {}, CheckKind.RUNTIME: {}}
-
-# Modules that register check functions when imported.
-CHECK_MODULES = (
-    "compliance.predicates",
-    "compliance.probes",
+# The parts of the subject a predicate may say it needs: the input fields of Subject.
+SUBJECT_PARTS = frozenset(
+    f.name for f in dataclasses.fields(Subject) if f.name not in ("inputs", "notes", "commit")
 )
-_loaded = False
 
+_REGISTRY: dict[CheckKind, dict[str, CheckSpec]] = {CheckKind.STATIC: {}, CheckKind.RUNTIME: {}}
 
 def _register(kind: CheckKind, name: str, params: type[Params], reads: Any, func: Any, needs: Sequence[str] = ()) -> None:
     if name in _REGISTRY[kind]:
         raise TypeError(f"{kind.value} check {name!r} registered twice")
+    unknown = sorted(set(needs) - SUBJECT_PARTS)
+    if unknown:
+        # a misspelt part ("sbomm") would otherwise never trigger the SBOM generation it asks for
+        raise TypeError(f"{kind.value} check {name!r} needs unknown subject parts {unknown}: one of {sorted(SUBJECT_PARTS)}")
     for field_name in params.model_fields:
         strictness_of(params, field_name)  # raises TypeError when a marker is missing
     if reads is None:
@@ -121,24 +127,11 @@ def probe(
     return decorate
 
 
-def load_all() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for module in CHECK_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    _loaded = True
-
-
 def get(kind: CheckKind, name: str) -> CheckSpec | None:
-    load_all()
+    """The check registered as ``name``; None when no imported module registered it."""
     return _REGISTRY[kind].get(name)
 
 
 def all_specs(kind: CheckKind) -> dict[str, CheckSpec]:
-    load_all()
+    """Every registered check of ``kind``, by name."""
     return dict(_REGISTRY[kind])

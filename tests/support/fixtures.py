@@ -17,7 +17,11 @@ in tmp_path, or this machine in fresh namespaces): its format is documented in
 
 Anywhere in a fixture, ``{{store:NAME}}`` stands for the store path of NAME (a fixed
 fake hash derived from NAME), so SBOMs can point at closure paths. In the ``closure``
-graph the first key is the top-level path. ``files`` gives contents to store paths (a key
+graph the first key is the top-level path. A graph value is either the list of
+references, or the full path-info of that path: ``{"references": [...], "signatures":
+[...], "ca": ..., "narSize": ..., "registrationTime": ..., "ultimate": ...}`` — any field
+``nix path-info --json`` prints, so a control over signatures or content addresses gets
+a fixture as real as a closure. ``files`` gives contents to store paths (a key
 ``NAME`` is a file store path, ``NAME/rel/path`` a file inside one); the closure then has
 a real store directory, as a live store would.
 """
@@ -62,18 +66,28 @@ def load_fixture(path: Path) -> dict[str, Any]:
     return doc
 
 
-def closure_from_graph(graph: dict[str, list[str]], source: str = "fixture") -> bytes:
-    """A path-info JSON document (Nix 2.8 list shape) for a graph of package names."""
-    entries = [
-        {
+def closure_from_graph(graph: dict[str, Any], source: str = "fixture") -> bytes:
+    """A path-info JSON document (Nix 2.8 list shape) for a graph of package names.
+
+    A value is a list of reference names, or a dict of path-info fields whose
+    ``references`` (and ``deriver``) are names; other fields are passed through as given.
+    """
+    entries = []
+    for name, value in graph.items():
+        info: dict[str, Any] = dict(value) if isinstance(value, dict) else {"references": value}
+        refs = info.pop("references", [])
+        entry: dict[str, Any] = {
             "path": fake_store_path(name),
             "narHash": fake_nar_hash(name),
             "narSize": 1024,
-            "references": sorted(fake_store_path(ref) for ref in refs),
             "deriver": fake_store_path(name) + ".drv",
         }
-        for name, refs in graph.items()
-    ]
+        if "deriver" in info:
+            deriver = info.pop("deriver")
+            entry["deriver"] = None if deriver is None else fake_store_path(deriver)
+        entry.update(info)
+        entry["references"] = sorted(fake_store_path(ref) for ref in refs)
+        entries.append(entry)
     return json.dumps(entries).encode()
 
 
