@@ -199,12 +199,12 @@ def test_the_documented_coverage_figures_are_the_catalogs(framework: FrameworkId
     assert table.get(framework.value) == (len(expected), automated, len(expected) - automated, citing)
 
 
-def test_the_documented_catalog_size_is_the_catalogs() -> None:
-    match = re.search(r"(\d+) controls in (\w+) families, (\d+) of them checked by machine", (DOCS / "writing-controls.md").read_text())
-    assert match is not None
+def test_every_family_of_the_catalog_is_documented() -> None:
+    """docs/writing-controls.md names each family once; a new control in a family needs no edit."""
+    text = (DOCS / "writing-controls.md").read_text()
+    rows = set(re.findall(r"^\| ([A-Z]{2}) [a-z][^|]*\| [^|]+\|$", text, re.MULTILINE))
     families = {cid.split("-")[0] for cid in CONTROLS}
-    assert (int(match.group(1)), match.group(2), int(match.group(3))) == (len(CONTROLS), "ten", len(AUTOMATED))
-    assert len(families) == 10
+    assert rows == families
 
 
 def test_every_runtime_check_is_documented_with_its_control() -> None:
