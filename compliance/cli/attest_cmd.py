@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 import orjson
 
-from compliance.cli.options import catalog_option, check_output_file
+from compliance.cli.options import catalog_option
 from compliance.errors import UsageError
+from compliance.runs.outputs import check_output_file
 
 
 @click.group("attest")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import click
 
-from compliance.cli.options import check_output_file
 from compliance.evidence.layout import EXPORTABLE
+from compliance.runs.outputs import check_output_file
 from compliance.util.fsutil import atomic_write
 
 

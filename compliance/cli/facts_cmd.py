@@ -9,10 +9,11 @@ import orjson
 
 from compliance.catalog.loader import load_catalog
 from compliance.catalog.selection import select
-from compliance.cli.options import catalog_option, check_output_file, profile_option
+from compliance.cli.options import catalog_option, profile_option
 from compliance.inputs.facts_eval import evaluate_facts
 from compliance.models.control import CheckKind
 from compliance.runs.gate_run import option_paths
+from compliance.runs.outputs import check_output_file
 from compliance.util.fsutil import atomic_write
 
 

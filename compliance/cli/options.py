@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from compliance.errors import UsageError
-from compliance.util.fsutil import atomic_write_all
+from compliance.models.options import option_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,54 +30,55 @@ def catalog_option(func: F) -> F:
     )(func)
 
 
-def parse_outputs(formats: tuple[str, ...], outputs: tuple[str, ...], known: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """``--format`` and ``-o [FMT=]PATH`` → (formats for stdout, format → paths).
+def _field_type(hint: Any) -> tuple[Any, bool]:
+    """(the scalar type, whether the field is a list) of a field's annotation."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _field_type(args[0])
+    if origin in (list, tuple):
+        return typing.get_args(hint)[0], True
+    return hint, False
 
-    ``-o FMT=PATH`` writes FMT to PATH; a bare ``-o PATH`` takes the single ``--format``.
-    Formats not bound to a file go to standard output, at most one of them.
+
+def click_options(options_type: type[Any]) -> Callable[[F], F]:
+    """Click options for every field of a run's options dataclass that declares one.
+
+    The decorated command receives each option under its field's name (lists as lists),
+    ready for ``options_type(**kwargs)``.
     """
-    to_files: dict[str, list[str]] = {}
-    bare: list[str] = []
-    for item in outputs:
-        fmt, sep, path = item.partition("=")
-        if sep and fmt in known:
-            to_files.setdefault(fmt, []).append(path)
+    hints = typing.get_type_hints(options_type)
+    decorators: list[Callable[[F], F]] = []
+    for item in dataclasses.fields(options_type):
+        spec = option_spec(item.metadata)
+        if spec is None:
+            continue
+        scalar, many = _field_type(hints[item.name])
+        default = item.default if item.default is not dataclasses.MISSING else None
+        kwargs: dict[str, Any] = {"help": spec.help, "metavar": spec.metavar, "show_default": spec.show_default}
+        if scalar is bool:
+            kwargs.update(is_flag=True, default=False)
+            callback = (lambda _c, _p, v: not v) if spec.inverted else None
+            kwargs["callback"] = callback
+        elif many:
+            kwargs.update(multiple=True, callback=lambda _c, _p, v: list(v))
+        elif spec.choices:
+            kwargs.update(type=click.Choice(list(spec.choices)), default=default)
+        elif scalar is Path:
+            kwargs.update(type=click.Path(file_okay=False, path_type=Path), default=default)
+        elif scalar is float:
+            kwargs.update(type=click.FloatRange(min=spec.minimum) if spec.minimum is not None else float, default=default)
+        elif scalar is int:
+            kwargs.update(type=click.IntRange(min=int(spec.minimum)) if spec.minimum is not None else int, default=default)
         else:
-            bare.append(item)
-    chosen = list(dict.fromkeys(formats))
-    for fmt in chosen:
-        if fmt not in known:
-            raise UsageError(f"--format {fmt}: unknown format (known: {', '.join(known)})")
-    if bare:
-        unbound = [f for f in chosen if f not in to_files]
-        if len(unbound) != 1 or len(bare) != 1:
-            raise UsageError("-o PATH needs exactly one --format to go with it; otherwise write -o FORMAT=PATH")
-        to_files.setdefault(unbound[0], []).append(bare[0])
-    stdout = [f for f in chosen if f not in to_files]
-    if not chosen and not to_files:
-        stdout = ["text"]
-    if len(stdout) > 1:
-        raise UsageError(f"several formats on standard output ({', '.join(stdout)}): write the others to files with -o FORMAT=PATH")
-    for paths in to_files.values():
-        for path in paths:
-            check_output_file(path)
-    return stdout, to_files
+            kwargs.update(default=default)
+        if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+            kwargs["required"] = True
+        decorators.append(click.option(*spec.flags, item.name, **kwargs))
 
+    def apply(func: F) -> F:
+        for decorate in reversed(decorators):
+            func = decorate(func)
+        return func
 
-def check_output_file(path: str, *, option: str | None = None) -> None:
-    """Fail before any work when no file can be written at ``path``: it names a folder,
-    or a folder that does not exist."""
-    target = Path(path)
-    label = f"{option} {path}" if option else path
-    if target.is_dir():
-        raise UsageError(f"{label}: is a directory, expected a file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"{label}: directory {target.parent} does not exist")
-
-
-def write_outputs(rendered: dict[str, bytes], stdout: list[str], to_files: dict[str, list[str]]) -> None:
-    """The files all or none (one that cannot be written leaves no other behind), then
-    standard output."""
-    atomic_write_all([(path, rendered[fmt]) for fmt, paths in to_files.items() for path in paths])
-    for fmt in stdout:
-        click.echo(rendered[fmt].decode("utf-8"), nl=False)
+    return apply

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from compliance.cli.options import catalog_option, check_output_file, profile_option
+from compliance.cli.options import catalog_option, profile_option
 from compliance.errors import UsageError
 from compliance.models.common import Status
+from compliance.runs.outputs import check_output_file
 
 STORE_PATH_PREFIX = "/nix/store/"
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import click
 
 from compliance.cli.evidence_cmd import evidence_group
-from compliance.cli.options import catalog_option, check_output_file
+from compliance.cli.options import catalog_option
 from compliance.errors import UsageError
+from compliance.runs.outputs import check_output_file
 from compliance.util.fsutil import atomic_write
 
 

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from compliance.cli.options import check_output_file
 from compliance.inputs.closure import read_closure
+from compliance.runs.outputs import check_output_file
 from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 from compliance.util.fsutil import atomic_write
 

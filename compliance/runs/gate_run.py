@@ -25,6 +25,7 @@ from compliance.inputs.flakelock import parse_flake_lock
 from compliance.inputs.kernelconfig import parse_kernel_config
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.control import CheckKind
+from compliance.models.options import option
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import GateReport
 from compliance.models.subject import InputRef
@@ -36,24 +37,55 @@ from compliance.util.fsutil import parse_json, read_bytes
 
 @dataclass
 class GateOptions:
-    profiles: list[str] = field(default_factory=list)
-    closure: str | None = None
-    sbom: str | None = None
-    facts: str | None = None
-    flake: str | None = None  # evaluate facts from REF#host
-    nix_file: str | None = None  # ... or from a Nix file
-    nix_attr: str | None = None
-    flake_lock: str | None = None
-    kernel_config: str | None = None
-    vulns: list[str] = field(default_factory=list)
-    waivers: str | None = None
-    policy: str | None = None
-    store: str | None = None
-    commit: str | None = None
-    catalog: Path | None = None
-    generate_sbom: bool = True  # build an SBOM from the closure when none is given
-    attestations: list[str] = field(default_factory=list)  # signed attestation files
-    attestation_key: str | None = None  # the public key they must be signed with
+    """Everything ``compliance gate`` takes, declared once: the CLI's options are built
+    from these fields (:func:`compliance.cli.options.click_options`)."""
+
+    profiles: list[str] = field(default_factory=list, metadata=option(
+        "--profile", "-p", metavar="P", help="Profile to apply (repeatable; the strictest parameter wins). Default: every control."))
+    closure: str | None = field(default=None, metadata=option(
+        "--closure", metavar="X", help="Closure: path-info JSON, a store path listing, or a store path / result link (asks nix)."))
+    sbom: str | None = field(default=None, metadata=option(
+        "--sbom", metavar="F", help="SBOM (CycloneDX JSON, SPDX JSON or tag-value). Generated from the closure when omitted."))
+    facts: str | None = field(default=None, metadata=option(
+        "--facts", metavar="F", help="NixOS configuration facts (JSON, from 'compliance facts')."))
+    flake: str | None = field(default=None, metadata=option(
+        "--flake", metavar="REF#HOST", help="Evaluate the facts from nixosConfigurations.HOST of a flake."))
+    nix_file: str | None = field(default=None, metadata=option(
+        "--nix-file", metavar="F", help="Evaluate the facts from a Nix file (its value, or its .config)."))
+    nix_attr: str | None = field(default=None, metadata=option(
+        "--attr", metavar="A", help="Attribute path inside --nix-file."))
+    flake_lock: str | None = field(default=None, metadata=option(
+        "--flake-lock", metavar="F", help="flake.lock of the release (dates the nixpkgs input)."))
+    kernel_config: str | None = field(default=None, metadata=option(
+        "--kernel-config", metavar="F", help="Kernel .config, when the closure does not carry one."))
+    vulns: list[str] = field(default_factory=list, metadata=option(
+        "--vulns", metavar="F", help="Vulnerability report or VEX (repeatable)."))
+    waivers: str | None = field(default=None, metadata=option(
+        "--waivers", metavar="F", help="Waiver file (TOML or JSON)."))
+    policy: str | None = field(default=None, metadata=option(
+        "--policy", metavar="F", help="Gate policy (TOML or JSON): which severities block."))
+    attestations: list[str] = field(default_factory=list, metadata=option(
+        "--attestations", metavar="F", help="Signed attestation file for clauses no machine can check (repeatable)."))
+    attestation_key: str | None = field(default=None, metadata=option(
+        "--attestation-key", metavar="PUB", help="Public key the attestations must be signed with."))
+    store: str | None = field(default=None, metadata=option(
+        "--store", metavar="DIR", help="Nix store to query for a live closure (a chroot store)."))
+    commit: str | None = field(default=None, metadata=option(
+        "--commit", metavar="REV", help="VCS commit the release was built from."))
+    generate_sbom: bool = field(default=True, metadata=option(
+        "--no-generate-sbom", inverted=True, help="Do not generate an SBOM from the closure when --sbom is omitted."))
+    formats: list[str] = field(default_factory=list, metadata=option(
+        "--format", "-f", metavar="FMT", help="Output format: text, json, junit, sarif, markdown, oscal (repeatable)."))
+    outputs: list[str] = field(default_factory=list, metadata=option(
+        "--output", "-o", metavar="[FMT=]F", help="Write a format to a file instead of standard output (repeatable)."))
+    evidence: str | None = field(default=None, metadata=option(
+        "--evidence", metavar="OUT", help="Also write a signed evidence packet (directory, or OUT.tar.gz)."))
+    key: str | None = field(default=None, metadata=option(
+        "--key", metavar="K", help="Signing key for --evidence (cosign-compatible; password in COSIGN_PASSWORD)."))
+    signer: str | None = field(default=None, metadata=option(
+        "--signer", choices=("native", "cosign"), help="Sign natively (the default) or through a cosign binary."))
+    catalog: Path | None = field(default=None, metadata=option(
+        "--catalog", metavar="DIR", help="Control catalog folder (default: the bundled one)."))
 
 
 @dataclass(frozen=True)

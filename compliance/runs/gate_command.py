@@ -1,0 +1,38 @@
+"""``compliance gate`` end to end: check the outputs, run the gate, sign the packet, write.
+
+The order is the contract's: every usage error before any work (a typo in ``-o`` costs no
+gate run), the signing key decrypted while the gate runs, the packet built from the same
+run the formats render, then every output file written all or none.
+"""
+
+from __future__ import annotations
+
+from compliance import formats
+from compliance.errors import UsageError
+from compliance.evidence.writer import check_destination
+from compliance.runs.evidence_run import SignerOpening, build_packet
+from compliance.runs.gate_run import GateOptions, GateRun, run_gate
+from compliance.runs.outputs import parse_outputs, write_outputs
+
+
+def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
+    """Run the gate as the command does; returns the run and the exit code (0 pass, 1 fail)."""
+    stdout, to_files = parse_outputs(tuple(opts.formats), tuple(opts.outputs), formats.names())
+    if opts.evidence and not opts.key:
+        raise UsageError("--evidence needs --key")
+    # A key given without a packet to sign would sign nothing while looking as if it did.
+    if opts.key and not opts.evidence:
+        raise UsageError("--key signs the evidence packet: give --evidence OUT too")
+    if opts.signer is not None and not opts.evidence:
+        raise UsageError("--signer signs the evidence packet: give --evidence OUT and --key too")
+    signer = opts.signer or "native"
+    opening = None
+    if opts.evidence and opts.key:
+        check_destination(opts.evidence)  # before the gate runs, not after
+        opening = SignerOpening(signer, opts.key)  # decrypts the key while the gate runs
+    run = run_gate(opts)
+    rendered = {fmt: formats.render(fmt, run.report) for fmt in {*stdout, *to_files}}
+    if opts.evidence and opts.key and opening:
+        build_packet(run, opts.evidence, key_path=opts.key, signer=signer, signing=opening.result())
+    write_outputs(rendered, stdout, to_files)
+    return run, 0 if run.report.decision.passed else 1
