@@ -35,11 +35,11 @@ def promote_command(
 
     Exit 0 promote, 1 roll back, 3 hold (evidence missing, not yet fresh, or invalid), 2 error.
     """
-    from compliance.runs.outputs import parse_outputs, write_outputs
     from compliance.promote.render import render_decision_text
     from compliance.promote.session import PromotionGate
     from compliance.promote.signed_decision import sign_decision
     from compliance.promote.wave_decision import decision_json
+    from compliance.runs.outputs import parse_outputs, write_outputs
     from compliance.signing.keys import NativeSigner
     from compliance.util import clock
 
