@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from compliance.models.options import option_spec
+from compliance.models.run_options import option_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 

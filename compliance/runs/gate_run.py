@@ -25,9 +25,9 @@ from compliance.inputs.flakelock import parse_flake_lock
 from compliance.inputs.kernelconfig import parse_kernel_config
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.control import CheckKind
-from compliance.models.options import option
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import GateReport
+from compliance.models.run_options import option
 from compliance.models.subject import InputRef
 from compliance.runs import attestation_files as attestations
 from compliance.signing.keys import PublicKey, parse_public_key

@@ -18,8 +18,8 @@ from compliance.errors import UsageError
 from compliance.evidence.probe_report import sign_report
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
-from compliance.models.options import option
 from compliance.models.probe import ProbeReport
+from compliance.models.run_options import option
 from compliance.runs.host_open import open_host
 from compliance.runs.outputs import check_output_file
 from compliance.runs.probe_run import run_probes
