@@ -48,9 +48,9 @@ def sign_command(files: tuple[str, ...], key_path: str, signer: str) -> int:
     """Write FILE.sig (base64 DER ECDSA P-256 / SHA-256, as 'cosign sign-blob
     --output-signature') and FILE.sigstore.json (Sigstore bundle v0.3) beside each FILE.
     All are written or none. Exit 0 ok, 2 error."""
-    from ..fsutil import atomic_write_all, read_bytes
-    from ..signing.blob import BUNDLE_SUFFIX, SIGNATURE_SUFFIX, sign_blob
-    from ..signing.signers import open_signer
+    from compliance.signing.blob import BUNDLE_SUFFIX, SIGNATURE_SUFFIX, sign_blob
+    from compliance.signing.signers import open_signer
+    from compliance.util.fsutil import atomic_write_all, read_bytes
 
     blobs = [(name, read_bytes(name, what="file to sign")) for name in files]
     signing = open_signer(signer, key_path)
@@ -72,10 +72,15 @@ def verify_command(files: tuple[str, ...], key_path: str) -> int:
     """Check that FILE.sig and FILE.sigstore.json beside each FILE both verify over it with
     the key. Exit 0 valid, 1 invalid (a signature missing, wrong key, changed file), 2
     unreadable or usage error."""
-    from ..errors import VerificationError
-    from ..fsutil import read_bytes
-    from ..signing.blob import BUNDLE_SUFFIX, SIGNATURE_SUFFIX, verify_bundle, verify_detached
-    from ..signing.keys import load_public_key
+    from compliance.errors import VerificationError
+    from compliance.signing.blob import (
+        BUNDLE_SUFFIX,
+        SIGNATURE_SUFFIX,
+        verify_bundle,
+        verify_detached,
+    )
+    from compliance.signing.keys import load_public_key
+    from compliance.util.fsutil import read_bytes
 
     key = load_public_key(key_path)
     blobs = [(name, read_bytes(name, what="signed file")) for name in files]

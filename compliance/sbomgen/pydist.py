@@ -16,6 +16,7 @@ from __future__ import annotations
 import email.parser
 import hashlib
 import importlib.metadata
+import io
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -27,12 +28,14 @@ from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.license import DisjunctiveLicense, License, LicenseExpression
 from cyclonedx.output.json import JsonV1Dot6
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 from packageurl import PackageURL
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import NormalizedName, canonicalize_name
 
-from .. import TOOL_NAME, __version__, clock
-from ..errors import InputError
+from compliance import TOOL_NAME, __version__
+from compliance.errors import InputError
+from compliance.util import clock
+from compliance.util.fsutil import read_bytes
 
 
 @dataclass(frozen=True)
@@ -42,13 +45,14 @@ class PythonPackage:
     name: str
     version: str
     license: tuple[str, tuple[str, ...]] | None  # ("expression", (SPDX,)) or ("name", names)
-    requires: tuple[str, ...]  # canonical names of the runtime requirements
+    requires: tuple[NormalizedName, ...]  # canonical names of the runtime requirements
 
 
-def wheel_metadata(wheel: Path) -> Message:
-    """The ``METADATA`` of a wheel (the single ``*.dist-info/METADATA`` entry)."""
+def wheel_metadata(data: bytes, wheel: Path) -> Message:
+    """The ``METADATA`` of a wheel (the single ``*.dist-info/METADATA`` entry); ``wheel``
+    names it in errors."""
     try:
-        with zipfile.ZipFile(wheel) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
             if len(names) != 1:
                 raise InputError(wheel, f"expected one *.dist-info/METADATA, found {len(names)}")
@@ -100,7 +104,7 @@ def resolve(metadata: Message, source: str | Path) -> tuple[PythonPackage, list[
     requirements, sorted by name. Raises :class:`InputError` for a requirement that is not
     installed or whose installed version does not satisfy it."""
     root = _package(metadata, source)
-    found: dict[str, PythonPackage] = {}
+    found: dict[NormalizedName, PythonPackage] = {}
     pending = list(_runtime_requirements(metadata.get_all("Requires-Dist") or [], source))
     while pending:
         requirement = pending.pop()
@@ -151,8 +155,8 @@ def _component(package: PythonPackage, kind: ComponentType, sha256: str | None =
 def wheel_sbom(wheel: Path) -> bytes:
     """CycloneDX 1.6 JSON of ``wheel`` (``metadata.component``, with the wheel's SHA-256) and
     the installed runtime dependencies it requires, with the dependency graph."""
-    data = wheel.read_bytes()
-    root, packages = resolve(wheel_metadata(wheel), wheel)
+    data = read_bytes(wheel, what="wheel")
+    root, packages = resolve(wheel_metadata(data, wheel), wheel)
     digest = hashlib.sha256(data).hexdigest()
     bom = Bom()
     described = _component(root, ComponentType.APPLICATION, digest)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import VerificationError
-from .bundle import message_bundle, parse_bundle, verify_message_bundle
-from .detached import decode_signature, encode_signature
-from .keys import PublicKey, Signer
+from compliance.errors import VerificationError
+from compliance.signing.bundle import message_bundle, parse_bundle, verify_message_bundle
+from compliance.signing.detached import decode_signature, encode_signature
+from compliance.signing.keys import PublicKey, Signer
 
 SIGNATURE_SUFFIX = ".sig"
 BUNDLE_SUFFIX = ".sigstore.json"
