@@ -105,10 +105,11 @@ def test_every_family_of_the_catalog_is_present(family: str) -> None:
 def test_every_profile_selects_checked_controls_of_its_frameworks(profile: str) -> None:
     selection = select(CATALOG, [profile])
     checked = [s.control for s in selection.controls if s.control.checks]
-    assert len(checked) >= 20, (profile, len(checked))
+    by_framework = CATALOG.profiles[profile].select.controls == []  # not a purpose profile naming its controls
+    assert len(checked) >= (20 if by_framework else 1), (profile, len(checked))
     for framework in selection.frameworks:
         assert any(framework in c.clauses for c in checked), (profile, framework)
-    for kind in CheckKind:
+    for kind in CheckKind if by_framework else []:  # a purpose profile may be static only
         assert any(c.checks_of(kind) for c in checked), (profile, kind)
 
 

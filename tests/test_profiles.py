@@ -36,6 +36,7 @@ def _param(profiles: list[str], control: str, name: str) -> tuple[object, str]:
 def test_every_profile_of_the_product_loads() -> None:
     assert set(CATALOG.profiles) == {
         "nis2-essential", "nis2-important", "dora", "dora-critical", "iso27001", *ANSSI_PROFILES,
+        "sbom-release",
     }
     for pid in CATALOG.profiles:
         assert _selected(pid), f"{pid} selects no control"
@@ -186,3 +187,11 @@ def test_the_gate_report_says_which_profile_set_each_value(tmp_path: Path) -> No
     assert sc05.param_sources == {"max_age_days": "dora-critical", "input_name": "default"}
     raw = json.loads(out.read_text())
     assert any(r["param_sources"].get("max_age_days") == "dora-critical" for r in raw["assessment"]["results"])
+
+
+def test_the_sbom_release_profile_selects_exactly_what_an_sbom_and_scans_decide() -> None:
+    """A release that is not a closure (the tool's own wheel) is judged by these alone: each
+    needs only the SBOM or the vulnerability reports, never a closure, facts or a host."""
+    selection = select(CATALOG, ["sbom-release"])
+    assert sorted(s.control.id for s in selection.controls) == ["SC-02", "SC-03", "SC-08", "SC-13"]
+

@@ -1,11 +1,14 @@
-"""``compliance sbom``: write the SBOM of a closure."""
+"""``compliance sbom``: write the SBOM of a closure, or of a Python wheel and its installed
+runtime dependencies (how the tool's own releases carry theirs)."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
+from compliance.errors import UsageError
 from compliance.inputs.closure import read_closure
 from compliance.runs.outputs import check_output_file
 from compliance.sbomgen.sbom_files import FORMATS, write_sbom
@@ -13,20 +16,32 @@ from compliance.util.fsutil import atomic_write
 
 
 @click.command("sbom")
-@click.option("--closure", required=True, metavar="X", help="Closure: path-info JSON, a store path listing, or a store path / result link (asks nix).")
+@click.option("--closure", metavar="X", help="Closure: path-info JSON, a store path listing, or a store path / result link (asks nix).")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="cyclonedx", show_default=True,
               help="CycloneDX 1.6 JSON, SPDX 2.3 JSON or SPDX 2.3 tag-value.")
 @click.option("--output", "-o", metavar="F", help="SBOM file to write (default: standard output).")
 @click.option("--store", metavar="DIR", help="Nix store to query for a live closure (a chroot store).")
-def sbom_command(closure: str, fmt: str, output: str | None, store: str | None) -> int:
-    """Write an SBOM with one component per store path of a closure. Exit 0 ok, 2 error.
+@click.option("--wheel", metavar="W", help="Instead of a closure: a Python wheel, with the runtime dependencies installed here (CycloneDX only).")
+def sbom_command(closure: str | None, fmt: str, output: str | None, store: str | None, wheel: str | None) -> int:
+    """Write an SBOM with one component per store path of a closure, or of a wheel and every
+    runtime dependency it requires as installed in this environment. Exit 0 ok, 2 error.
 
-    SOURCE_DATE_EPOCH, when set, is the SBOM's timestamp: the same closure then gives the
+    SOURCE_DATE_EPOCH, when set, is the SBOM's timestamp: the same input then gives the
     same bytes."""
+    if (closure is None) == (wheel is None):
+        raise UsageError("give exactly one of --closure and --wheel")
+    if wheel is not None and fmt != "cyclonedx":
+        raise UsageError("--wheel writes CycloneDX only")
     if output:
         check_output_file(output)
-    subject, _ = read_closure(closure, store=store)
-    data = write_sbom(subject, fmt)
+    if wheel is not None:
+        from compliance.sbomgen.pydist import wheel_sbom
+
+        data = wheel_sbom(Path(wheel))
+    else:
+        assert closure is not None
+        subject, _ = read_closure(closure, store=store)
+        data = write_sbom(subject, fmt)
     if output:
         atomic_write(output, data)
     else:
