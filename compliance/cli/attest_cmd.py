@@ -27,26 +27,13 @@ def attest_sign(attestations: str, key: str, output: str, catalog: Path | None) 
 
     Every clause an attestation names must exist in the catalog's clause lists.
     """
-    from compliance.catalog.loader import load_catalog
-    from compliance.errors import InputError
-    from compliance.runs.attestation_files import (
-        read_attestation_file,
-        sign_attestations,
-        unknown_clause,
-    )
-    from compliance.signing.keys import NativeSigner
-    from compliance.util.fsutil import atomic_write
+    from compliance.runs.attestation_files import sign_attestation_file
+    from compliance.runs.outputs import write_file
 
     check_output_file(output)
-    items = read_attestation_file(attestations)
-    cat = load_catalog(catalog)
-    for item in items:
-        problem = unknown_clause(item, cat)
-        if problem:
-            raise InputError(attestations, f"attestation {item.id}: {problem}")
-    signer = NativeSigner.from_file(key)
-    atomic_write(output, sign_attestations(items, signer))
-    click.echo(f"signed {len(items)} attestation(s) with {signer.public_key.fingerprint} into {output}")
+    data, count, fingerprint = sign_attestation_file(attestations, key, catalog)
+    write_file(output, data)
+    click.echo(f"signed {count} attestation(s) with {fingerprint} into {output}")
     return 0
 
 
@@ -61,19 +48,20 @@ def attest_verify(files: tuple[str, ...], key: str, as_json: bool, catalog: Path
     Exit 0 when every attestation counts, 1 when one does not (unsigned, tampered with,
     another key, unknown clause, not yet valid, expired), 2 when a file is unreadable.
     """
-    from compliance.catalog.loader import load_catalog
-    from compliance.runs.attestation_files import describe, verify_files
-    from compliance.util import clock
-    from compliance.util.clock import isoformat
+    from compliance.runs.attestation_files import (
+        describe,
+        valid_until_text,
+        verify_attestation_files,
+    )
 
     if not files:
         raise UsageError("give at least one signed attestation file")
-    outcomes = verify_files(files, key, load_catalog(catalog), clock.now())
+    outcomes = verify_attestation_files(files, key, catalog)
     if as_json:
         click.echo(orjson.dumps([o.to_jsonable() for o in outcomes], option=orjson.OPT_INDENT_2).decode())
     else:
         for outcome in outcomes:
-            until = isoformat(outcome.valid_until) if outcome.valid_until else "?"
+            until = valid_until_text(outcome)
             tail = f": {outcome.reason}" if outcome.reason else f", by {outcome.attested_by}, valid until {until}"
             click.echo(f"{outcome.status.value:<14} {describe(outcome)}{tail}")
     return 0 if all(o.counts for o in outcomes) else 1

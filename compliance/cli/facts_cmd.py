@@ -5,16 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import orjson
 
-from compliance.catalog.loader import load_catalog
-from compliance.catalog.selection import select
 from compliance.cli.options import catalog_option, profile_option
-from compliance.inputs.facts_eval import evaluate_facts
-from compliance.models.control import CheckKind
-from compliance.runs.gate_run import option_paths
-from compliance.runs.outputs import check_output_file
-from compliance.util.fsutil import atomic_write
+from compliance.runs.facts_command import facts_document, facts_paths
+from compliance.runs.outputs import check_output_file, write_file
 
 
 @click.command("facts")
@@ -30,15 +24,13 @@ def facts_command(flake: str | None, nix_file: str | None, attr: str | None, lis
     """Evaluate exactly the NixOS options the selected controls read, into a facts document."""
     if output:
         check_output_file(output)
-    selection = select(load_catalog(catalog), list(profiles), CheckKind.STATIC)
-    paths = option_paths(selection)
+    paths = facts_paths(list(profiles), catalog)
     if list_only:
         click.echo("\n".join(paths))
         return 0
-    doc = evaluate_facts(paths, flake=flake, nix_file=nix_file, attr=attr)
-    data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    data = facts_document(paths, flake=flake, nix_file=nix_file, attr=attr)
     if output:
-        atomic_write(output, data)
+        write_file(output, data)
     else:
         click.echo(data.decode(), nl=False)
     return 0

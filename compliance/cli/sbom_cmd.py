@@ -4,15 +4,11 @@ runtime dependencies (how the tool's own releases carry theirs)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from compliance.errors import UsageError
-from compliance.inputs.closure import read_closure
-from compliance.runs.outputs import check_output_file
-from compliance.sbomgen.sbom_files import FORMATS, write_sbom
-from compliance.util.fsutil import atomic_write
+from compliance.runs.outputs import check_output_file, write_file
+from compliance.runs.sbom_command import FORMATS, sbom_bytes
 
 
 @click.command("sbom")
@@ -28,22 +24,11 @@ def sbom_command(closure: str | None, fmt: str, output: str | None, store: str |
 
     SOURCE_DATE_EPOCH, when set, is the SBOM's timestamp: the same input then gives the
     same bytes."""
-    if (closure is None) == (wheel is None):
-        raise UsageError("give exactly one of --closure and --wheel")
-    if wheel is not None and fmt != "cyclonedx":
-        raise UsageError("--wheel writes CycloneDX only")
     if output:
         check_output_file(output)
-    if wheel is not None:
-        from compliance.sbomgen.pydist import wheel_sbom
-
-        data = wheel_sbom(Path(wheel))
-    else:
-        assert closure is not None
-        subject, _ = read_closure(closure, store=store)
-        data = write_sbom(subject, fmt)
+    data = sbom_bytes(closure=closure, wheel=wheel, fmt=fmt, store=store)
     if output:
-        atomic_write(output, data)
+        write_file(output, data)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -179,3 +179,32 @@ def verify_files(paths: Sequence[str], key_path: str, catalog: Catalog, now: dat
     """Read and verify signed attestation files against the public key at ``key_path``."""
     key = load_public_key(key_path)
     return [o for path in paths for o in verify_file(path, read_bytes(path, what="attestation file"), key, catalog, now)]
+
+
+def sign_attestation_file(source: str, key_path: str, catalog_dir: Path | None) -> tuple[bytes, int, str]:
+    """``compliance attest sign``: the signed file's bytes, how many attestations, the key's
+    fingerprint. Every clause an attestation names must be in the catalog's clause lists."""
+    from compliance.catalog.loader import load_catalog
+    from compliance.signing.keys import NativeSigner
+
+    items = read_attestation_file(source)
+    cat = load_catalog(catalog_dir)
+    for item in items:
+        problem = unknown_clause(item, cat)
+        if problem:
+            raise InputError(source, f"attestation {item.id}: {problem}")
+    signer = NativeSigner.from_file(key_path)
+    return sign_attestations(items, signer), len(items), signer.public_key.fingerprint
+
+
+def verify_attestation_files(paths: Sequence[str], key_path: str, catalog_dir: Path | None) -> list[AttestationOutcome]:
+    """``compliance attest verify``: every attestation judged at the assessment time."""
+    from compliance.catalog.loader import load_catalog
+    from compliance.util import clock
+
+    return verify_files(paths, key_path, load_catalog(catalog_dir), clock.now())
+
+
+def valid_until_text(outcome: AttestationOutcome) -> str:
+    """The end of an attestation's validity, as the reports print times ("?" when unknown)."""
+    return isoformat(outcome.valid_until) if outcome.valid_until else "?"

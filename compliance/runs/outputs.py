@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from compliance.errors import UsageError
-from compliance.util.fsutil import atomic_write_all
+from compliance.util.fsutil import atomic_write, atomic_write_all
 
 
 def parse_outputs(formats: tuple[str, ...], outputs: tuple[str, ...], known: list[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -65,3 +65,8 @@ def write_outputs(rendered: dict[str, bytes], stdout: list[str], to_files: dict[
     for fmt in stdout:
         sys.stdout.buffer.write(rendered[fmt])
     sys.stdout.flush()
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write one output under its final name only once it is complete."""
+    atomic_write(path, data)
