@@ -48,10 +48,12 @@ def sshd_value(value: Any) -> str:
 
 class SshdParams(Params):
     # setting (case-insensitive, as in sshd_config) → allowed values ("no", "yes", ...)
+    """Parameters of an sshd comparison: each setting with the values it may have."""
     expected: Annotated[dict[str, list[str]], merge(INTERSECTION)] = {}
 
 
 def compare_sshd(effective: dict[str, str], params: SshdParams, source: str) -> Outcome:
+    """Judge effective sshd settings against their allowed values; an unknown setting with no default is an error."""
     mismatches: dict[str, dict[str, Any]] = {}
     observed: dict[str, str] = {}
     for setting, allowed in sorted(params.expected.items()):
@@ -77,6 +79,7 @@ def compare_sshd(effective: dict[str, str], params: SshdParams, source: str) -> 
 class SysctlParams(Params):
     # sysctl key → expectation: "2" (exactly), ">=1" (at least), "<=0" (at most), or a
     # non-numeric string compared verbatim (white space normalised).
+    """Parameters of a sysctl baseline: each key with its expectation."""
     expected: Annotated[dict[str, str], merge(BOUNDS)] = {}
 
 
@@ -101,6 +104,7 @@ def judge_sysctl(values: dict[str, Any], params: SysctlParams, source: str, unse
 
 
 def sysctl_matches(value: Any, expectation: str) -> bool:
+    """Whether a sysctl value meets an expectation (exact, bound, or verbatim text)."""
     if isinstance(value, bool):
         value = int(value)
     try:

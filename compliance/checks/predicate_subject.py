@@ -16,6 +16,7 @@ from compliance.models.vulns import VulnerabilityData
 
 @dataclass
 class Subject:
+    """The typed inputs of one release, each optional: a predicate asks for what it needs."""
     closure: Closure | None = None
     sbom: Sbom | None = None
     facts: ConfigFacts | None = None

@@ -38,23 +38,28 @@ class Outcome:
 
 
 def passed(message: str, **observed: Any) -> Outcome:
+    """A pass with the observed values that justify it."""
     return Outcome(Status.PASS, message, observed)
 
 
 def failed(message: str, **observed: Any) -> Outcome:
+    """A fail with the observed values that decided it."""
     return Outcome(Status.FAIL, message, observed)
 
 
 def not_applicable(message: str, **observed: Any) -> Outcome:
+    """Not applicable here (a check that cannot apply is never a pass)."""
     return Outcome(Status.NOT_APPLICABLE, message, observed)
 
 
 def verdict(ok: bool, ok_message: str, fail_message: str, **observed: Any) -> Outcome:
+    """Pass or fail on ``ok``, with the message that fits and the same observed values."""
     return passed(ok_message, **observed) if ok else failed(fail_message, **observed)
 
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A registered check: its kind, name, function, parameter model, the options it reads and the subject parts it needs."""
     kind: CheckKind
     name: str
     func: Callable[[Any, Any], Outcome]

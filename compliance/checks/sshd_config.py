@@ -46,6 +46,7 @@ def normalise(key: str, value: str) -> str:
 
 @dataclass
 class MatchBlock:
+    """One Match block of an sshd_config: its criteria and the settings it overrides."""
     criteria: str
     file: str
     line: int
@@ -58,6 +59,7 @@ class MatchBlock:
 
 @dataclass
 class SshdConfig:
+    """An sshd_config as sshd reads it: global settings (first value wins) and Match blocks apart."""
     settings: dict[str, str]  # global keywords only (no defaults filled in)
     matches: list[MatchBlock]
     files: list[str]  # every file read, in the order sshd reads them

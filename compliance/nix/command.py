@@ -19,6 +19,7 @@ DEFAULT_TIMEOUT = 300.0
 
 
 def nix_binary(name: str = "nix") -> str:
+    """The path of a Nix command (``nix``, ``nix-store``); a clear error when Nix is not installed."""
     found = shutil.which(name)
     if found is None:
         raise NixError(f"{name}: command not found (install Nix, e.g. Debian's nix-bin)")
@@ -62,4 +63,5 @@ def _last_error_line(stderr: bytes) -> str:
 
 
 def version() -> str:
+    """The version ``nix --version`` prints (what the facts and closures were read with)."""
     return run(["--version"], features=False).decode().strip()

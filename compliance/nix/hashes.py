@@ -19,6 +19,7 @@ _SIZES = {"md5": 16, "sha1": 20, "sha256": 32, "sha512": 64}
 
 
 def nix32_decode(text: str, size: int) -> bytes:
+    """Bytes of a Nix base-32 digest of ``size`` bytes (Nix's own alphabet and bit order)."""
     if len(text) != (size * 8 - 1) // 5 + 1:
         raise HashFormatError(f"nix-base32 digest of {size} bytes cannot have {len(text)} characters")
     out = bytearray(size)
@@ -38,6 +39,7 @@ def nix32_decode(text: str, size: int) -> bytes:
 
 
 def nix32_encode(digest: bytes) -> str:
+    """A digest in Nix base-32, as store paths and narHash print it."""
     length = (len(digest) * 8 - 1) // 5 + 1
     chars = []
     for n in range(length - 1, -1, -1):
@@ -85,6 +87,7 @@ def to_hex(value: str) -> tuple[str, str]:
 
 
 def sha256_hex(value: str) -> str:
+    """The hex SHA-256 of a hash in any notation Nix prints (sha256:nix32, sha256:hex, SRI)."""
     algo, digest = to_hex(value)
     if algo != "sha256":
         raise HashFormatError(f"expected a sha256 hash, got {algo}")
@@ -92,4 +95,5 @@ def sha256_hex(value: str) -> str:
 
 
 def to_sri(algo: str, hex_digest: str) -> str:
+    """A hex digest as an SRI string (``sha256-<base64>``), as current Nix prints NAR hashes."""
     return f"{algo}-{base64.b64encode(bytes.fromhex(hex_digest)).decode()}"

@@ -28,6 +28,7 @@ _HASH = re.compile(rf"^[{NIX32}]{{{HASH_LENGTH}}}$")
 
 
 class DrvName(NamedTuple):
+    """A store path's name split as Nix splits it: package name and version."""
     name: str
     version: str | None
 
@@ -46,6 +47,7 @@ def _is_c_alpha(char: str) -> bool:
 
 
 def check_name(name: str) -> None:
+    """Refuse a store path name with characters Nix does not allow."""
     if not name:
         raise StorePathError("empty name")
     if len(name) > MAX_NAME_LENGTH:

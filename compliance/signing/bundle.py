@@ -33,37 +33,44 @@ class _Model(BaseModel):
 
 
 class HashOutput(_Model):
+    """The digest a message signature covers: its algorithm and value."""
     algorithm: Literal["SHA2_256"]
     digest: str
 
 
 class MessageSignature(_Model):
+    """A signature over one message (a file), with the digest it signs."""
     message_digest: HashOutput = Field(alias="messageDigest")
     signature: str
 
 
 class PublicKeyIdentifier(_Model):
+    """The hint naming the public key that verifies a bundle (its fingerprint)."""
     hint: str
 
 
 class VerificationMaterial(_Model):
+    """What a verifier needs besides the signature: here only a public-key hint (no certificate, no log entry)."""
     public_key: PublicKeyIdentifier = Field(alias="publicKey")
     # Always present and empty: sigstore-models requires the key, protobuf readers accept it.
     tlog_entries: list[dict[str, Any]] = Field(alias="tlogEntries", max_length=0)
 
 
 class DsseSignature(_Model):
+    """One signature of a DSSE envelope inside a bundle."""
     keyid: str = ""
     sig: str
 
 
 class DsseEnvelope(_Model):
+    """The DSSE envelope a bundle carries: payload type, payload and signatures."""
     payload: str
     payload_type: str = Field(alias="payloadType")
     signatures: list[DsseSignature] = Field(min_length=1)
 
 
 class Bundle(_Model):
+    """A Sigstore bundle v0.3 holding either a message signature or a DSSE envelope."""
     media_type: Literal["application/vnd.dev.sigstore.bundle.v0.3+json"] = Field(alias="mediaType")
     verification_material: VerificationMaterial = Field(alias="verificationMaterial")
     message_signature: MessageSignature | None = Field(default=None, alias="messageSignature")
@@ -133,6 +140,7 @@ def verify_message_bundle(bundle: Bundle, message: bytes, key: PublicKey, source
 
 
 def bundle_envelope(bundle: Bundle, source: str) -> Envelope:
+    """The DSSE envelope a bundle carries; a bundle with a message signature instead is invalid here."""
     content = bundle.dsse_envelope
     if content is None:
         raise VerificationError(f"{source}: the bundle holds a message signature, expected a DSSE envelope")

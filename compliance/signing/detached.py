@@ -11,8 +11,10 @@ from compliance.signing.encoding import b64encode, strict_b64decode
 
 
 def encode_signature(signature: bytes) -> bytes:
+    """A DER signature as cosign writes it with --output-signature: base64, no newline."""
     return b64encode(signature).encode("ascii")
 
 
 def decode_signature(data: bytes, source: str) -> bytes:
+    """The DER bytes of a detached signature file, strictly base64 (anything else is invalid evidence)."""
     return strict_b64decode(data, source=source, what="the detached signature")

@@ -25,12 +25,14 @@ IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE's pre-authentication encoding: what is actually signed, binding the payload type to the payload."""
     type_bytes = payload_type.encode("utf-8")
     return b"DSSEv1 %d %s %d %s" % (len(type_bytes), type_bytes, len(payload), payload)
 
 
 @dataclass(frozen=True)
 class Envelope:
+    """A DSSE envelope: payload type, payload and the signatures over its PAE."""
     payload_type: str
     payload: bytes
     signatures: tuple[bytes, ...]
@@ -76,6 +78,7 @@ def parse_envelope(data: bytes, source: str) -> Envelope:
 
 
 def sign_envelope(signer: Signer, payload_type: str, payload: bytes) -> Envelope:
+    """Sign a payload into a DSSE envelope with one signature by ``signer``."""
     return Envelope(payload_type, payload, (signer.sign(pae(payload_type, payload)),))
 
 

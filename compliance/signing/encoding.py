@@ -15,6 +15,7 @@ from compliance.errors import VerificationError
 
 
 def b64encode(data: bytes) -> str:
+    """Standard base64 with padding, as text (what DSSE and Sigstore documents carry)."""
     return base64.b64encode(data).decode("ascii")
 
 

@@ -18,6 +18,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 
 
 class ResourceDescriptor(BaseModel):
+    """An in-toto subject: a name and its digests (the release's store path and NAR hash)."""
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     name: str
@@ -33,6 +34,7 @@ class ResourceDescriptor(BaseModel):
 
 
 class Statement(BaseModel):
+    """An in-toto Statement v1: the subjects it is about and a typed predicate."""
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     type: Literal["https://in-toto.io/Statement/v1"] = Field(default="https://in-toto.io/Statement/v1", alias="_type")
@@ -45,4 +47,5 @@ class Statement(BaseModel):
 
 
 def parse_statement(payload: bytes, source: str) -> Statement:
+    """An in-toto Statement v1 from a DSSE payload; anything else is invalid evidence naming ``source``."""
     return load_document(Statement, payload, source, "an in-toto Statement v1")

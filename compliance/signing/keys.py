@@ -54,6 +54,7 @@ def _unpem(data: bytes, source: str) -> tuple[str, bytes]:
 
 
 def password_from_env() -> bytes:
+    """The private key's password from COSIGN_PASSWORD, as cosign reads it (unset is an error, empty is allowed)."""
     value = os.environ.get(PASSWORD_ENV)
     if value is None:
         raise SigningError(f"{PASSWORD_ENV} is not set: it holds the password of the private key (may be empty)")
@@ -65,6 +66,7 @@ def _scrypt(password: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
 
 
 def encrypt_private_key(pkcs8_der: bytes, password: bytes, *, salt: bytes | None = None, nonce: bytes | None = None) -> bytes:
+    """A PKCS#8 key encrypted as cosign does (scrypt, then NaCl secretbox), as the PEM document cosign reads."""
     salt = salt or os.urandom(32)
     nonce = nonce or os.urandom(24)
     key = _scrypt(password, salt, SCRYPT_PARAMS["N"], SCRYPT_PARAMS["r"], SCRYPT_PARAMS["p"])
@@ -89,6 +91,7 @@ def _is_pkcs8(der: bytes) -> bool:
 
 
 def decrypt_private_key(data: bytes, password: bytes, source: str) -> ec.EllipticCurvePrivateKey:
+    """The EC private key of a cosign-encrypted (or plain PKCS#8) PEM document; a wrong password is a clear error."""
     label, body = _unpem(data, source)
     if label not in (ENCRYPTED_LABEL, *LEGACY_LABELS):
         if "PRIVATE KEY" in label:
@@ -127,6 +130,7 @@ def decrypt_private_key(data: bytes, password: bytes, source: str) -> ec.Ellipti
 
 @dataclass(frozen=True)
 class PublicKey:
+    """An ECDSA P-256 public key with its fingerprint: what verifies packets, reports and attestations."""
     key: ec.EllipticCurvePublicKey
 
     @property
@@ -156,11 +160,13 @@ class PublicKey:
 
 
 def load_public_key(path: str | Path) -> PublicKey:
+    """The public key in a PEM file (a cosign .pub or an openssl-written key)."""
     data = read_bytes(path, what="public key")
     return parse_public_key(data, str(path))
 
 
 def parse_public_key(data: bytes, source: str) -> PublicKey:
+    """The ECDSA P-256 public key in PEM bytes; any other key type is refused, naming ``source``."""
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:

@@ -18,12 +18,14 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def first_error(exc: ValidationError) -> str:
+    """One line for a validation error: where, and the first problem."""
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "document"
     return f"{where}: {first['msg']}"
 
 
 def load_document(model: type[M], data: bytes, source: str, what: str) -> M:
+    """A signed document's payload as its model; a bad one is invalid evidence naming ``source`` and ``what``."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:

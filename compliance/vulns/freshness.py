@@ -28,6 +28,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 @dataclass(frozen=True)
 class FreshnessLimits:
+    """How old a scan and its vulnerability database may be before the data stops counting as fresh."""
     max_scan_age_hours: float
     max_database_age_hours: float
     max_known_exploited_age_hours: float
@@ -36,6 +37,7 @@ class FreshnessLimits:
 
 @dataclass(frozen=True)
 class ReportAge:
+    """How old one report and its database are at the assessment time, and what makes them stale."""
     report: ReportInfo
     dated_by: str | None  # "scan time" | "database time" | "release date" | None (undated)
     age_hours: float | None
@@ -66,6 +68,7 @@ def _future(now: datetime, then: datetime | None, what: str) -> list[str]:
 
 
 def report_age(report: ReportInfo, now: datetime, limits: FreshnessLimits) -> ReportAge:
+    """A report's age and database age at ``now``, with the problems that make it stale (a future date included)."""
     database_what = "release date" if report.role is ReportRole.KNOWN_EXPLOITED else "database time"
     problems = _future(now, report.scanned_at, "scan time") + _future(now, report.database_updated, database_what)
     database_age = _hours(now, report.database_updated) if report.database_updated else None

@@ -41,6 +41,7 @@ class Location:
 
 
 def version_keys(version: str | None) -> tuple[str | None, ...]:
+    """The versions a component may be matched under: as written, and without a Nix output suffix."""
     if version is None:
         return (None,)
     stripped = _OUTPUT_SUFFIX.sub("", version)
@@ -48,6 +49,7 @@ def version_keys(version: str | None) -> tuple[str | None, ...]:
 
 
 def name_keys(name: str) -> tuple[str, ...]:
+    """The names a component may be matched under: case-folded, and without a python3.x- prefix."""
     folded = name.casefold()
     match = _PYTHON_PREFIX.match(folded)
     return (folded, match.group(1)) if match else (folded,)

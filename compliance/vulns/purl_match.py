@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 
 class Purl(NamedTuple):
+    """A package URL split into the parts matching compares (type, namespace, name, version)."""
     type: str
     namespace: str | None
     name: str

@@ -85,6 +85,7 @@ def _claim(order: int, products: tuple[ComponentRef, ...], inventory: Inventory)
 
 
 class VexIndex:
+    """VEX statements by vulnerability id, each with the components it speaks about, so a finding finds its statement at once."""
     def __init__(self, statements: tuple[VexStatement, ...], inventory: Inventory) -> None:
         self._by_id: dict[str, list[tuple[VexStatement, _Claim]]] = defaultdict(list)
         for order, statement in enumerate(statements):
@@ -106,6 +107,7 @@ class VexIndex:
 
 
 class ExceptionIndex:
+    """Vulnerability exceptions by vulnerability id, each with the component it is limited to, if any."""
     def __init__(self, exceptions: tuple[VulnException, ...], inventory: Inventory) -> None:
         self._by_id: dict[str, list[tuple[VulnException, _Claim]]] = defaultdict(list)
         for order, exception in enumerate(exceptions):

@@ -16,6 +16,7 @@ from compliance.util.clock import isoformat
 
 @dataclass(frozen=True)
 class ExceptionRules:
+    """What an exception must carry before it may hide a finding (approver, component, dates, measures)."""
     require_approver: bool = True
     require_component: bool = False
     require_created: bool = False

@@ -29,6 +29,7 @@ from compliance.vulns.suppression import IN_FORCE, exception_problems
 
 
 class Verdict(StrEnum):
+    """What the gate makes of one finding: blocking, reported, suppressed by VEX or an exception."""
     BLOCKING = "blocking"
     BELOW_THRESHOLD = "below_threshold"
     SUPPRESSED_BY_VEX = "suppressed_by_vex"
@@ -49,6 +50,7 @@ VERDICT_PRECEDENCE = (
 
 @dataclass(frozen=True)
 class Thresholds:
+    """Which findings block: the severity and score limits and whether known-exploited ones always block."""
     max_cvss: float = 6.9
     block_severities: frozenset[VulnSeverity] = frozenset({VulnSeverity.HIGH, VulnSeverity.CRITICAL})
     block_known_exploited: bool = True
@@ -60,6 +62,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Judged:
+    """One finding with its verdict, where it is in the closure and why it blocks (if it does)."""
     finding: Finding
     location: Location | None
     verdict: Verdict
@@ -71,6 +74,7 @@ class Judged:
 
 
 def block_reasons(finding: Finding, known_exploited: bool, thresholds: Thresholds) -> tuple[str, ...]:
+    """Why a finding blocks under the thresholds (empty when it does not)."""
     reasons: list[str] = []
     if known_exploited and thresholds.block_known_exploited:
         reasons.append("known exploited")
@@ -85,6 +89,7 @@ def block_reasons(finding: Finding, known_exploited: bool, thresholds: Threshold
 
 
 def judge(data: VulnerabilityData, inventory: Inventory, thresholds: Thresholds, now: datetime) -> list[Judged]:
+    """Every finding of the data located in the inventory and judged at ``now``, fail closed on unmatched ones."""
     vex = VexIndex(data.vex, inventory)
     exceptions = ExceptionIndex(data.exceptions, inventory)
     kev = data.known_exploited
@@ -127,6 +132,7 @@ def canonical_id(finding: Finding) -> str:
 
 
 def group_key(judged: Judged) -> tuple[str, tuple[str, ...]]:
+    """The key findings are deduplicated by: the canonical id (a CVE when there is one) and where it is."""
     where = judged.location.paths if judged.location is not None else (judged.finding.component.label,)
     return canonical_id(judged.finding), where
 
