@@ -162,7 +162,7 @@ def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], p
             continue  # a catalog without that framework's clause list cannot check the refs
         for ref in refs:
             if framework.resolve(ref) is None:
-                raise CatalogError(path, f"clauses.{fw_id.value}: {ref!r} is not a clause of {framework.title}")
+                raise CatalogError(path, f"clauses.{fw_id.value}: {framework.unknown_reason(ref)}")
 
 
 def _check_profile(catalog: Catalog, profile: Profile, path: Path) -> None:
