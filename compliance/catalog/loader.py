@@ -114,6 +114,7 @@ def _load_catalog(root: Path) -> Catalog:
                 need = "needs a level" if clause.level is None else "has a level, which only ANSSI BP-028 clauses have"
                 raise CatalogError(path, f"clauses: clause {clause.id} {need}")
             seen.add(clause.id)
+        _check_points(fw, path)
         frameworks[fw.id] = fw
 
     controls: dict[str, Control] = {}
@@ -137,6 +138,18 @@ def _load_catalog(root: Path) -> Catalog:
     for profile in profiles.values():
         _check_profile(catalog, profile, sources[profile.id])
     return catalog
+
+
+def _check_points(fw: Framework, path: Path) -> None:
+    """Every point is below its clause and listed once, so that a citation has one reading."""
+    owner = {clause.id: clause.id for clause in fw.clauses}
+    for index, clause in enumerate(fw.clauses):
+        for point in clause.points:
+            if not clause.is_below(point):
+                raise CatalogError(path, f"clauses[{index}].points: {point!r} is not a point below clause {clause.id}")
+            if point in owner:
+                raise CatalogError(path, f"clauses[{index}].points: {point!r} is already listed under {owner[point]}")
+            owner[point] = clause.id
 
 
 def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], path: Path) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr
 
 from compliance.models.common import Strict
 
@@ -38,16 +39,9 @@ class Clause(Strict):
     # or one of these: a point the text does not have is a mistyped or invented citation.
     points: list[str] = []
 
-    @model_validator(mode="after")
-    def _points_below_the_clause(self) -> Clause:
-        seen: set[str] = set()
-        for point in self.points:
-            if not (point.startswith(self.id) and _BELOW.match(point, len(self.id))):
-                raise ValueError(f"point {point!r} is not below clause {self.id!r}")
-            if point in seen:
-                raise ValueError(f"point {point!r} listed twice")
-            seen.add(point)
-        return self
+    def is_below(self, ref: str) -> bool:
+        """Whether ``ref`` has the form of a point of this clause (its id, then a numbered level)."""
+        return ref.startswith(self.id) and _BELOW.match(ref, len(self.id)) is not None
 
 
 # A point continues its clause id with a numbered level: "(2)", "(e)", ".2" (CIR 6.7 → 6.7.2).
@@ -64,16 +58,13 @@ class Framework(Strict):
     clauses: list[Clause]
     _index: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _ids_unique(self) -> Framework:
+    def model_post_init(self, context: Any, /) -> None:
+        # The catalog loader refuses a clause or a point listed twice; the first one wins here.
         index: dict[str, str] = {}
         for clause in self.clauses:
             for ref in (clause.id, *clause.points):
-                if ref in index:
-                    raise ValueError(f"{ref!r} is listed twice (under {index[ref]!r} and {clause.id!r})")
-                index[ref] = clause.id
+                index.setdefault(ref, clause.id)
         self._index = index
-        return self
 
     def clause_ids(self) -> set[str]:
         return {c.id for c in self.clauses}
@@ -92,6 +83,6 @@ class Framework(Strict):
         """Why ``ref`` is not a citation of this framework, in one phrase for an error line."""
         ref = ref.strip()
         for clause in sorted(self.clauses, key=lambda c: len(c.id), reverse=True):
-            if clause.points and ref.startswith(clause.id) and _BELOW.match(ref, len(clause.id)):
+            if clause.points and clause.is_below(ref):
                 return f"unknown point {ref}: not one of the {len(clause.points)} points of {clause.id} in the clause list of {self.title}"
         return f"{ref!r} is not a clause of {self.title}"
