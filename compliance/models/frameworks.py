@@ -86,3 +86,46 @@ class Framework(Strict):
             if clause.points and clause.is_below(ref):
                 return f"unknown point {ref}: not one of the {len(clause.points)} points of {clause.id} in the clause list of {self.title}"
         return f"{ref!r} is not a clause of {self.title}"
+
+
+class CrosswalkBasis(StrEnum):
+    """What establishes a v1 → v2 pair: the same title, the entry's text moved, the rules moved."""
+
+    TITLE = "title"
+    ENTRY = "entry"
+    RULES = "rules"
+
+
+_ANSSI_ID = r"^R[1-9][0-9]?$"
+
+
+class AnssiV1Mapping(Strict):
+    v1: str = Field(pattern=_ANSSI_ID)
+    v1_title: str = Field(min_length=1)
+    v2: list[str] = Field(min_length=1)
+    basis: list[CrosswalkBasis] = Field(min_length=1)
+
+
+class AnssiV1Unmapped(Strict):
+    v1: str = Field(pattern=_ANSSI_ID)
+    v1_title: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class AnssiCrosswalk(Strict):
+    """ANSSI-BP-028 v1.2 ids (cited by OpenSCAP and older ComplianceAsCode content) to the
+    v2.0 ids this catalog uses, so results of both can be compared recommendation by
+    recommendation. A v1 id whose successor is not established is listed as unmapped."""
+
+    v1_version: str
+    v2_version: str
+    mappings: list[AnssiV1Mapping]
+    unmapped: list[AnssiV1Unmapped] = []
+
+    def v2_of(self, v1: str) -> list[str] | None:
+        """The v2 ids that continue ``v1``; None when v1 is unmapped or unknown."""
+        return next((m.v2 for m in self.mappings if m.v1 == v1), None)
+
+    def v1_of(self, v2: str) -> list[str]:
+        """The v1 ids that ``v2`` continues (none for a recommendation new in v2.0)."""
+        return [m.v1 for m in self.mappings if v2 in m.v2]
