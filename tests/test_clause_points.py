@@ -12,7 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compliance.catalog import ANSSI_CROSSWALK, default_catalog_dir, load_anssi_crosswalk, load_catalog
+from compliance.catalog import (
+    ANSSI_CROSSWALK,
+    default_catalog_dir,
+    load_anssi_crosswalk,
+    load_catalog,
+)
 from compliance.errors import CatalogError
 from compliance.models.frameworks import FrameworkId
 from tests.support.cli import one_line_error, run
