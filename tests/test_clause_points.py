@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compliance.catalog import (
+from compliance.catalog.loader import (
     ANSSI_CROSSWALK,
     default_catalog_dir,
     load_anssi_crosswalk,
