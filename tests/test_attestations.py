@@ -235,11 +235,11 @@ def _signer() -> NativeSigner:
 
 def test_a_signed_attestation_for_a_clause_the_catalog_lacks_does_not_count() -> None:
     signer = _signer()
-    unknown = Attestation.model_validate({**ATTESTATION, "clauses": {"dora": ["RTS 42"]}})
+    unknown = Attestation.model_validate({**ATTESTATION, "clauses": {"dora": ["RTS 43"]}})
     entries = json.loads(sign_attestations([unknown], signer))["attestations"]
     [outcome] = verify_entries(entries, "att.json", signer.public_key, load_catalog(), datetime(2026, 11, 1, tzinfo=UTC))
     assert outcome.status is AttestationStatus.UNKNOWN_CLAUSE and not outcome.counts
-    assert outcome.reason == "'RTS 42' is not a clause of DORA: Regulation (EU) 2022/2554 and Delegated Regulation (EU) 2024/1774"
+    assert outcome.reason == "'RTS 43' is not a clause of DORA: Regulation (EU) 2022/2554 and Delegated Regulation (EU) 2024/1774"
 
 
 def test_a_signed_document_that_is_not_an_attestation_does_not_count() -> None:

@@ -25,7 +25,7 @@ import compliance.probes  # noqa: F401  (registers every runtime probe; imports 
 from compliance.checks import registry
 from compliance.errors import CatalogError
 from compliance.models.control import CheckKind, Control, Profile
-from compliance.models.frameworks import Framework, FrameworkId
+from compliance.models.frameworks import AnssiCrosswalk, Framework, FrameworkId
 from compliance.models.params import Params, own_values, strictness_of
 from compliance.util.datafiles import data_dir
 from compliance.util.validation import format_validation_error
@@ -33,6 +33,8 @@ from compliance.util.validation import format_validation_error
 CONTROLS_DIR = "library"
 FRAMEWORKS_DIR = "frameworks"
 PROFILES_DIR = "profiles"
+ANSSI_CROSSWALK = f"{FRAMEWORKS_DIR}/crosswalks/anssi-v1-v2.toml"
+ANSSI_V1_IDS = [f"R{n}" for n in range(1, 70)]  # ANSSI-BP-028 v1.2: R1 to R69
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,6 +118,7 @@ def _load_catalog(root: Path) -> Catalog:
                 need = "needs a level" if clause.level is None else "has a level, which only ANSSI BP-028 clauses have"
                 raise CatalogError(path, f"clauses: clause {clause.id} {need}")
             seen.add(clause.id)
+        _check_points(fw, path)
         frameworks[fw.id] = fw
 
     controls: dict[str, Control] = {}
@@ -141,6 +144,18 @@ def _load_catalog(root: Path) -> Catalog:
     return catalog
 
 
+def _check_points(fw: Framework, path: Path) -> None:
+    """Every point is below its clause and listed once, so that a citation has one reading."""
+    owner = {clause.id: clause.id for clause in fw.clauses}
+    for index, clause in enumerate(fw.clauses):
+        for point in clause.points:
+            if not clause.is_below(point):
+                raise CatalogError(path, f"clauses[{index}].points: {point!r} is not a point below clause {clause.id}")
+            if point in owner:
+                raise CatalogError(path, f"clauses[{index}].points: {point!r} is already listed under {owner[point]}")
+            owner[point] = clause.id
+
+
 def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], path: Path) -> None:
     declared: dict[str, type[Params]] = {}
     for index, check in enumerate(control.checks):
@@ -164,7 +179,7 @@ def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], p
             continue  # a catalog without that framework's clause list cannot check the refs
         for ref in refs:
             if framework.resolve(ref) is None:
-                raise CatalogError(path, f"clauses.{fw_id.value}: {ref!r} is not a clause of {framework.title}")
+                raise CatalogError(path, f"clauses.{fw_id.value}: {framework.unknown_reason(ref)}")
 
 
 def _check_profile(catalog: Catalog, profile: Profile, path: Path) -> None:
@@ -214,3 +229,38 @@ def expand_profiles(catalog: Catalog, profile_ids: list[str]) -> list[str]:
             if expanded not in order:
                 order.append(expanded)
     return order
+
+
+def load_anssi_crosswalk(root: Path | None = None) -> AnssiCrosswalk:
+    """The ANSSI-BP-028 v1.2 → v2.0 cross-reference of a catalog, checked against it.
+
+    Every v1.2 id R1-R69 appears once, mapped or unmapped; every v2 id a mapping names is a
+    clause of the catalog's ANSSI list, named once per mapping. A mistake is a load error
+    naming the file and the entry.
+    """
+    catalog = load_catalog(root)
+    path = catalog.root / ANSSI_CROSSWALK
+    crosswalk = _model(AnssiCrosswalk, parse_toml(read_catalog_file(path), path), path)
+    anssi = catalog.frameworks.get(FrameworkId.ANSSI)
+    if anssi is None:
+        raise CatalogError(path, f"the catalog has no ANSSI clause list ({FRAMEWORKS_DIR}/anssi.toml) to check v2 ids against")
+    seen: set[str] = set()
+    entries = [("mappings", i, m.v1) for i, m in enumerate(crosswalk.mappings)]
+    entries += [("unmapped", i, u.v1) for i, u in enumerate(crosswalk.unmapped)]
+    for table, index, v1 in entries:
+        if v1 not in ANSSI_V1_IDS:
+            raise CatalogError(path, f"{table}[{index}].v1: {v1} is not a recommendation of ANSSI-BP-028 v1.2 (R1-R69)")
+        if v1 in seen:
+            raise CatalogError(path, f"{table}[{index}].v1: {v1} listed twice")
+        seen.add(v1)
+    missing = [v1 for v1 in ANSSI_V1_IDS if v1 not in seen]
+    if missing:
+        raise CatalogError(path, f"mappings: v1 ids neither mapped nor unmapped: {', '.join(missing)}")
+    for index, mapping in enumerate(crosswalk.mappings):
+        for v2 in mapping.v2:
+            if v2 not in anssi.clause_ids():
+                raise CatalogError(path, f"mappings[{index}].v2: {v2} is not a clause of {anssi.title}")
+        if len(set(mapping.v2)) != len(mapping.v2):
+            raise CatalogError(path, f"mappings[{index}].v2: an id listed twice")
+    return crosswalk
+

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from compliance.models.common import Strict
 
@@ -33,60 +34,98 @@ class Clause(Strict):
     summary: str | None = None
     level: AnssiLevel | None = None  # ANSSI BP-028 only
     machine_checkable: bool | None = None
+    # Every citable point below the clause, as full ids in the text's own numbering
+    # ("Art.9(4)(e)", "CIR 6.7.2(c)", "RTS 24(1)(b)(ii)(2)"). A citation is the clause id
+    # or one of these: a point the text does not have is a mistyped or invented citation.
+    points: list[str] = []
+
+    def is_below(self, ref: str) -> bool:
+        """Whether ``ref`` has the form of a point of this clause (its id, then a numbered level)."""
+        return ref.startswith(self.id) and _BELOW.match(ref, len(self.id)) is not None
+
+
+# A point continues its clause id with a numbered level: "(2)", "(e)", ".2" (CIR 6.7 → 6.7.2).
+_BELOW = re.compile(r"\(|\.[0-9]")
 
 
 class Framework(Strict):
+    """A framework's clauses, each with the points a control or attestation may cite."""
+
     id: FrameworkId
     title: str
     version: str
     sources: list[str] = []
     clauses: list[Clause]
+    _index: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        # The catalog loader refuses a clause or a point listed twice; the first one wins here.
+        index: dict[str, str] = {}
+        for clause in self.clauses:
+            for ref in (clause.id, *clause.points):
+                index.setdefault(ref, clause.id)
+        self._index = index
 
     def clause_ids(self) -> set[str]:
         return {c.id for c in self.clauses}
 
     def resolve(self, ref: str) -> str | None:
-        """The catalog clause a reference falls under: ``CIR 6.7.2(c)`` → ``CIR 6.7``.
+        """The catalog clause a citation falls under: ``CIR 6.7.2(c)`` → ``CIR 6.7``.
 
-        Points below the catalog's granularity are cited for precision; they count towards
-        the enclosing clause, but only when they are points this framework can have below
-        it (:data:`FINER_POINTS`): ``A.8.8.42`` or ``R61.5`` is a mistyped id, not a finer
-        citation of ``A.8.8`` or ``R61``. Returns None when nothing encloses the reference.
+        A citation is a clause id or one of the points its clause lists: the catalog
+        enumerates every point the texts number, so ``Art.21(2)(k)``, ``RTS 13(1)(z)``,
+        ``A.8.8.42`` or ``R61.5`` is a citation of nothing, not a finer citation of its
+        parent. Returns None for those. Surrounding blanks are ignored.
         """
-        ids = self.clause_ids()
+        return self._index.get(ref.strip())
+
+    def unknown_reason(self, ref: str) -> str:
+        """Why ``ref`` is not a citation of this framework, in one phrase for an error line."""
         ref = ref.strip()
-        candidate = ref
-        while candidate:
-            if candidate in ids:
-                return candidate if FINER_POINTS[self.id].fullmatch(ref[len(candidate):]) else None
-            shorter = _parent(candidate)
-            if shorter == candidate:
-                return None
-            candidate = shorter
-        return None
+        for clause in sorted(self.clauses, key=lambda c: len(c.id), reverse=True):
+            if clause.points and clause.is_below(ref):
+                return f"unknown point {ref}: not one of the {len(clause.points)} points of {clause.id} in the clause list of {self.title}"
+        return f"{ref!r} is not a clause of {self.title}"
 
 
-_TRAILING_POINT = re.compile(r"(\([^()]*\)|\.[^.()]+)$")
+class CrosswalkBasis(StrEnum):
+    """What establishes a v1 → v2 pair: the same title, the entry's text moved, the rules moved."""
 
-# What the EU texts number below an article or an Annex section: a paragraph "(4)" (no
-# catalogued article has more than 15), a point "(e)", a sub-point in roman numerals
-# "(ii)", and an indent "(2)" below that (RTS 24(1)(b)(ii)(2)).
-_PARAGRAPH = r"\((?:[1-9]|1[0-5])\)"
-_POINTS = r"(?:\([a-z]\)(?:\((?:i{1,3}|iv|v|vi{1,3}|ix|x|xi{1,3}|xiv|xv)\)(?:\([1-9]\))?)?)?"
-# The citation a framework allows after a catalogued clause id, the empty one included.
-# ISO/IEC 27001 Annex A (A.N.N) and ANSSI BP-028 (RN) are catalogued at their finest: a
-# citation is a catalogued id exactly. The NIS2 Implementing Regulation's Annex numbers a
-# level below its sections (CIR 6.7 → CIR 6.7.2); DORA's catalog lists articles.
-FINER_POINTS: dict[FrameworkId, re.Pattern[str]] = {
-    FrameworkId.ISO27001: re.compile(""),
-    FrameworkId.ANSSI: re.compile(""),
-    FrameworkId.DORA: re.compile(rf"(?:{_PARAGRAPH})?{_POINTS}"),
-    FrameworkId.NIS2: re.compile(rf"(?:\.[1-9][0-9]?)?(?:{_PARAGRAPH})?{_POINTS}"),
-}
+    TITLE = "title"
+    ENTRY = "entry"
+    RULES = "rules"
 
 
-def _parent(ref: str) -> str:
-    match = _TRAILING_POINT.search(ref)
-    if not match or match.start() == 0:
-        return ref
-    return ref[: match.start()]
+_ANSSI_ID = r"^R[1-9][0-9]?$"
+
+
+class AnssiV1Mapping(Strict):
+    v1: str = Field(pattern=_ANSSI_ID)
+    v1_title: str = Field(min_length=1)
+    v2: list[str] = Field(min_length=1)
+    basis: list[CrosswalkBasis] = Field(min_length=1)
+
+
+class AnssiV1Unmapped(Strict):
+    v1: str = Field(pattern=_ANSSI_ID)
+    v1_title: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
+class AnssiCrosswalk(Strict):
+    """ANSSI-BP-028 v1.2 ids (cited by OpenSCAP and older ComplianceAsCode content) to the
+    v2.0 ids this catalog uses, so results of both can be compared recommendation by
+    recommendation. A v1 id whose successor is not established is listed as unmapped."""
+
+    v1_version: str
+    v2_version: str
+    mappings: list[AnssiV1Mapping]
+    unmapped: list[AnssiV1Unmapped] = []
+
+    def v2_of(self, v1: str) -> list[str] | None:
+        """The v2 ids that continue ``v1``; None when v1 is unmapped or unknown."""
+        return next((m.v2 for m in self.mappings if m.v1 == v1), None)
+
+    def v1_of(self, v2: str) -> list[str]:
+        """The v1 ids that ``v2`` continues (none for a recommendation new in v2.0)."""
+        return [m.v1 for m in self.mappings if v2 in m.v2]
