@@ -23,6 +23,7 @@ ID_NAMESPACE = uuid.UUID("5d1f6c1e-9a63-4c39-8a6f-0b2f3c1d7e42")
 
 
 def input_ref(kind: str, path: str, data: bytes) -> InputRef:
+    """A reference to an input: its kind, path, SHA-256 and size."""
     return InputRef(kind=kind, path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
@@ -56,6 +57,7 @@ def build(
     created: datetime,
     notes: list[str],
 ) -> Assessment:
+    """The assessment of one run: results in catalog order with the selection, subject, time and catalog digest."""
     identity = {
         "created": isoformat(created),
         "subject": subject.to_jsonable(),

@@ -59,6 +59,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def evaluate_check(selected: SelectedControl, kind: CheckKind, function: str, target: Any, timeout: float) -> CheckResult:
+    """One check of a selected control against its target, failing closed: a raise, a timeout or a missing input is an error."""
     spec = registry.get(kind, function)
 
     def result(status: Status, message: str, observed: dict[str, Any] | None = None) -> CheckResult:
@@ -90,6 +91,7 @@ def evaluate_check(selected: SelectedControl, kind: CheckKind, function: str, ta
 
 
 def evaluate_control(selected: SelectedControl, kind: CheckKind, target: Any, timeout: float = DEFAULT_TIMEOUT) -> ControlResult:
+    """One control of a kind: its checks' results combined; a control without checks is manual."""
     control = selected.control
     checks = [evaluate_check(selected, kind, c.function, target, timeout) for c in control.checks_of(kind)]
     if not control.checks:
@@ -113,4 +115,5 @@ def evaluate_control(selected: SelectedControl, kind: CheckKind, target: Any, ti
 
 
 def evaluate(selection: Selection, kind: CheckKind, target: Any, timeout: float = DEFAULT_TIMEOUT) -> list[ControlResult]:
+    """Every selected control of a kind against the target."""
     return [evaluate_control(sc, kind, target, timeout) for sc in selection.controls]

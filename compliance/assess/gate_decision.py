@@ -29,6 +29,7 @@ DECIDED = {Status.PASS, Status.FAIL, Status.WAIVED, Status.NOT_APPLICABLE}
 
 
 def policy_digest(policy: Policy) -> str:
+    """The SHA-256 of the policy's canonical JSON, recorded in results and manifests."""
     return "sha256:" + hashlib.sha256(canonical_json(policy.model_dump(mode="json"))).hexdigest()
 
 
@@ -54,6 +55,7 @@ def _waiver_problem(waiver: Waiver, policy: Policy, now: datetime) -> str | None
 
 
 def apply_waivers(assessment: Assessment, waivers: list[Waiver], policy: Policy) -> Assessment:
+    """Turn failures into waived where a waiver in force and in scope covers them; expired or out-of-scope waivers are noted, never applied."""
     now = assessment.created
     by_control: dict[str, list[Waiver]] = {}
     for waiver in waivers:
@@ -90,6 +92,7 @@ def apply_waivers(assessment: Assessment, waivers: list[Waiver], policy: Policy)
 
 
 def decide(assessment: Assessment, policy: Policy) -> Decision:
+    """The gate decision: which results block under the policy and which are only reported."""
     blocking: list[Reason] = []
     non_blocking: list[Reason] = []
     block_severities = set(policy.block_severities)

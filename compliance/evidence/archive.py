@@ -44,6 +44,7 @@ HEADER_ALLOWANCE = 64 << 10  # tar headers and padding on top of the file bytes,
 
 @dataclass(frozen=True)
 class Limits:
+    """Bounds on what reading a packet archive may cost: entries, file and total sizes, inflation ratio."""
     max_entries: int = MAX_ENTRIES
     max_file_bytes: int = MAX_FILE_BYTES
     max_total_bytes: int = MAX_TOTAL_BYTES
@@ -99,6 +100,7 @@ def normalised_name(name: str) -> str:
 
 
 def safe_name(name: str, source: str) -> str:
+    """An archive entry's name if it stays inside the packet (no absolute path, no ``..``); unsafe names are refused."""
     if name.startswith("/"):
         raise UnsafeArchiveError(f"{source}: entry {name!r} has an absolute path (refused)")
     if ".." in name.split("/"):

@@ -22,6 +22,7 @@ SETUP = 'key=$(realpath cosign.pub) && scratch=$(mktemp -d)    # scratch files g
 
 
 def verify_commands(store_path: str | None) -> list[str]:
+    """The standard-tool commands an auditor runs to check a packet by hand, as the report prints them."""
     commands = [
         "compliance evidence verify PACKET --key cosign.pub",
         SETUP,

@@ -14,6 +14,7 @@ from compliance.evidence.packet import Packet
 
 
 def export_file(packet: Packet, fmt: str) -> bytes:
+    """The exact signed bytes of one export of a packet, after checking them against the manifest."""
     if fmt not in EXPORTABLE:
         raise UsageError(f"--format {fmt}: unknown export (known: {', '.join(sorted(EXPORTABLE))})")
     path = EXPORTABLE[fmt]

@@ -22,6 +22,7 @@ SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
 class FileEntry(Record):
+    """One file of a packet: its path, SHA-256 and size."""
     path: str = Field(pattern=SAFE_PATH_PATTERN, max_length=255)
     sha256: str = Field(pattern=SHA256_PATTERN)
     size: int = Field(ge=0)
@@ -59,6 +60,7 @@ class PacketIdentity(Record):
 
 
 class Manifest(PacketIdentity):
+    """The packet's signed table of contents: identity, subject, profiles, digests, and every other file."""
     schema_: str = Field(default=MANIFEST_SCHEMA, alias="$schema")
     key_fingerprint: str
     predicate_type: str

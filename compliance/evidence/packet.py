@@ -23,6 +23,7 @@ from compliance.evidence.archive import Limits, read_archive_entries, safe_name
 
 @dataclass(frozen=True)
 class Packet:
+    """A packet's files read into memory (a directory or a .tar.gz), with what made any entry unreadable."""
     source: str
     files: dict[str, bytes]
     problems: dict[str, str] = field(default_factory=dict)  # entry → why it is not a plain file
@@ -35,6 +36,7 @@ class Packet:
 
 
 def open_packet(path: str | Path, limits: Limits = Limits()) -> Packet:
+    """Read a packet from a directory or a .tar.gz, within the limits, never writing anywhere."""
     p = Path(path)
     if p.is_dir():
         return _read_directory(p, limits)

@@ -17,11 +17,13 @@ from compliance.signing.intoto import ResourceDescriptor
 
 
 class Digested(Record):
+    """A file named with its SHA-256 in the in-toto predicate."""
     path: str
     sha256: str = Field(pattern=SHA256_PATTERN)
 
 
 class GatePredicate(PacketIdentity):
+    """The in-toto predicate of a packet: the assessment summary and the digests of the manifest and results."""
     schema_: str = Field(default=PREDICATE_SCHEMA, alias="$schema")
     manifest: Digested
     results: Digested
@@ -30,6 +32,7 @@ class GatePredicate(PacketIdentity):
 
 
 def make_predicate(report: GateReport, manifest: Manifest, manifest_sha256: str) -> GatePredicate:
+    """The predicate for a report and the manifest that lists its results."""
     results = manifest.file(RESULTS)
     assert results is not None
     return GatePredicate(

@@ -33,6 +33,7 @@ def _entry(name: str, mtime: int, *, size: int = 0, directory: bool = False) -> 
 
 
 def packet_tarball(files: dict[str, bytes], mtime: int) -> bytes:
+    """A deterministic .tar.gz of the packet's files (fixed order, owners, modes and time)."""
     if not 0 <= mtime <= MAX_MTIME:
         raise UsageError(
             f"the packet's time {mtime} (seconds since 1970, from SOURCE_DATE_EPOCH or the clock) "

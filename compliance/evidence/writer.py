@@ -21,6 +21,7 @@ TARBALL_SUFFIXES = (".tar.gz", ".tgz")
 
 
 def is_tarball_name(out: str | Path) -> bool:
+    """Whether an output name asks for a .tar.gz packet rather than a directory."""
     return str(out).endswith(TARBALL_SUFFIXES)
 
 
@@ -38,6 +39,7 @@ def check_destination(out: str | Path) -> None:
 
 
 def write_packet(files: dict[str, bytes], out: str | Path, mtime: int) -> None:
+    """Write a packet under its final name only when complete (a directory renamed into place, or an atomic tarball)."""
     check_destination(out)
     if is_tarball_name(out):
         atomic_write(out, packet_tarball(files, mtime))

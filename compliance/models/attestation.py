@@ -58,6 +58,7 @@ class AttestationFile(Record):
 
 
 class AttestationStatus(StrEnum):
+    """Why an attestation counts, or why it does not (unsigned, bad signature, unknown clause, not yet or no longer valid)."""
     VALID = "valid"
     UNSIGNED = "unsigned"
     BAD_SIGNATURE = "bad_signature"  # tampered with, or signed with another key

@@ -25,6 +25,7 @@ class Record(BaseModel):
 
 
 class Severity(StrEnum):
+    """A control's severity; the policy names the severities that block."""
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
@@ -60,6 +61,7 @@ STATUS_PRECEDENCE = (Status.FAIL, Status.ERROR, Status.MANUAL, Status.PASS, Stat
 
 
 def combine(statuses: list[Status]) -> Status:
+    """A control's status from its checks' statuses: the most decisive wins (error before fail before pass); no check at all is an error."""
     if not statuses:
         return Status.ERROR
     for status in STATUS_PRECEDENCE:

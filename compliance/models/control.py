@@ -14,11 +14,13 @@ CONTROL_ID_PATTERN = r"^[A-Z][A-Z0-9]{1,5}-[0-9]{2,3}[a-z]?$"
 
 
 class CheckKind(StrEnum):
+    """When a check runs: statically over a release before deploy, or at runtime on a host."""
     STATIC = "static"  # a pure predicate over the subject (closure, SBOM, facts), before deploy
     RUNTIME = "runtime"  # a probe of a running host (or an offline root), after activation
 
 
 class Check(Strict):
+    """One check of a control: its kind and the registered function that performs it."""
     kind: CheckKind
     function: str = Field(min_length=1, description="registered predicate or probe name")
     description: str | None = None
@@ -32,6 +34,7 @@ class Remediation(Strict):
 
 
 class Control(Strict):
+    """A control as written under controls/library/: what it requires, why, the clauses it cites, its parameters and checks."""
     id: str = Field(pattern=CONTROL_ID_PATTERN)
     title: str = Field(min_length=1)
     severity: Severity
@@ -60,6 +63,7 @@ class ProfileSelection(Strict):
 
 
 class Profile(Strict):
+    """A named selection of controls with parameter overrides (e.g. nis2-important, anssi-high)."""
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
     description: str = ""

@@ -13,6 +13,7 @@ from compliance.models.common import Strict
 
 
 class FrameworkId(StrEnum):
+    """The four frameworks the catalog cites."""
     NIS2 = "nis2"
     DORA = "dora"
     ISO27001 = "iso27001"
@@ -20,6 +21,7 @@ class FrameworkId(StrEnum):
 
 
 class AnssiLevel(StrEnum):
+    """ANSSI BP-028's hardening levels; each recommendation belongs to the lowest level it applies at."""
     MINIMAL = "minimal"
     INTERMEDIARY = "intermediary"
     ENHANCED = "enhanced"
@@ -27,6 +29,7 @@ class AnssiLevel(StrEnum):
 
 
 class Clause(Strict):
+    """One clause of a framework's catalog, with the points below it that a citation may name."""
     id: str = Field(min_length=1)
     title: str = Field(min_length=1)
     source: str | None = None  # legal instrument: "Directive (EU) 2022/2555", "CIR (EU) 2024/2690"
@@ -100,6 +103,7 @@ _ANSSI_ID = r"^R[1-9][0-9]?$"
 
 
 class AnssiV1Mapping(Strict):
+    """A BP-028 v1.2 recommendation and the v2 recommendations it became, with how that is known."""
     v1: str = Field(pattern=_ANSSI_ID)
     v1_title: str = Field(min_length=1)
     v2: list[str] = Field(min_length=1)
@@ -107,6 +111,7 @@ class AnssiV1Mapping(Strict):
 
 
 class AnssiV1Unmapped(Strict):
+    """A BP-028 v1.2 recommendation with no v2 counterpart that can be sourced, and why."""
     v1: str = Field(pattern=_ANSSI_ID)
     v1_title: str = Field(min_length=1)
     reason: str = Field(min_length=1)

@@ -140,6 +140,7 @@ BOUNDS = Strictness("bounds")
 
 
 def merge(inner: Strictness) -> Strictness:
+    """A strictness that merges mappings key by key, each value by ``inner``."""
     return Strictness("merge", inner)
 
 

@@ -83,6 +83,7 @@ class WaiverScope(Strict):
 
 
 class Waiver(Strict):
+    """A time-boxed, approved acceptance of one control's failure, limited to a scope."""
     id: str = Field(min_length=1)
     control: str = Field(min_length=1)
     scope: WaiverScope = WaiverScope()
@@ -102,4 +103,5 @@ class Waiver(Strict):
 
 
 class WaiverFile(Strict):
+    """A waiver file: the list of waivers it grants."""
     waivers: list[Waiver]

@@ -50,11 +50,13 @@ class RawObservation(Record):
 
 
 class ControlEvidence(Record):
+    """Which raw host answers one control's runtime checks read (so an auditor can follow a verdict to its data)."""
     control_id: str
     observations: list[str] = Field(description="ids of the raw answers this control's runtime checks read")
 
 
 class ProbeReport(Record):
+    """A host's probe report: what was probed, bound to the host, boot, running closure, wave nonce and time, with the raw answers."""
     schema_: str = Field(default=PROBE_REPORT_SCHEMA, alias="$schema")
     report_id: str
     created: datetime

@@ -17,6 +17,7 @@ RESULTS_SCHEMA = "https://compliance-gate.dev/schemas/results/v1"
 
 
 class CheckResult(Record):
+    """One check's outcome: its status, why, and the observed values that decided it."""
     kind: CheckKind
     function: str
     status: Status
@@ -25,6 +26,7 @@ class CheckResult(Record):
 
 
 class WaiverApplied(Record):
+    """The waiver that turned a control's failure into waived, as recorded in the results."""
     id: str
     reason: str
     approver: str
@@ -34,6 +36,7 @@ class WaiverApplied(Record):
 
 
 class ControlResult(Record):
+    """One control's outcome for one assessment, with its checks, parameters (and where they came from) and any waiver."""
     control_id: str
     title: str
     severity: Severity
@@ -62,11 +65,13 @@ class SubjectRef(Record):
 
 
 class Counts(Record):
+    """How many controls ended in each status."""
     total: int = 0
     by_status: dict[Status, int] = {}
 
 
 class Assessment(Record):
+    """Every control's result for one subject, at one time, with the tool, catalog and profiles that produced it."""
     schema_: str = Field(default=RESULTS_SCHEMA, alias="$schema")
     id: str
     created: datetime
@@ -92,6 +97,7 @@ class Assessment(Record):
 
 
 class Reason(Record):
+    """One reason behind a gate decision: a control (or the policy) and why it blocks or not."""
     control_id: str | None = None
     status: Status | None = None
     severity: Severity | None = None

@@ -20,6 +20,7 @@ NIX_STORE = "/nix/store"
 
 
 class StorePathInfo(Strict):
+    """One store path of a closure as Nix describes it: name, version, NAR hash and size, references, deriver, signatures."""
     path: str
     name: str  # the package name, parsed the way Nix does (``DrvName``)
     version: str | None = None
@@ -68,6 +69,7 @@ class Component(Strict):
 
 
 class Sbom(Strict):
+    """An SBOM read into one component model, whatever its format and encoding."""
     source: str
     format: str  # "cyclonedx" | "spdx"
     spec_version: str
@@ -88,6 +90,7 @@ class ConfigFacts(Strict):
 
 
 class FlakeInput(Strict):
+    """One locked input of a flake: its type, revision and when it was last modified."""
     name: str
     type: str | None = None
     last_modified: datetime | None = None
@@ -98,6 +101,7 @@ class FlakeInput(Strict):
 
 
 class FlakeLock(Strict):
+    """A flake.lock: its nodes and which of them the flake itself takes as inputs."""
     source: str
     root: str = "root"  # the node of the flake itself
     root_inputs: dict[str, str]  # input name at the root → node name
@@ -105,6 +109,7 @@ class FlakeLock(Strict):
 
 
 class KernelConfig(Strict):
+    """A kernel build configuration (.config): each CONFIG_ option and its value."""
     source: str
     options: dict[str, str] = Field(description="CONFIG_X → 'y' | 'm' | value; 'n' when '# CONFIG_X is not set'")
 

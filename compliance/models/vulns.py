@@ -106,6 +106,7 @@ class Finding(Strict):
 
 
 class VexStatus(StrEnum):
+    """A VEX statement's status for a vulnerability in a product."""
     NOT_AFFECTED = "not_affected"
     AFFECTED = "affected"
     FIXED = "fixed"
@@ -156,6 +157,7 @@ class VulnException(Strict):
 
 
 class ReportRole(StrEnum):
+    """What a vulnerability document contributes: findings, VEX statements, exceptions or a known-exploited catalogue."""
     SCAN = "scan"  # findings from a scanner
     VEX = "vex"  # statements only
     EXCEPTIONS = "exceptions"

@@ -83,10 +83,12 @@ def signed_entries(data: bytes, source: str) -> list[Any]:
 
 
 def verify_entries(entries: list[Any], source: str, key: PublicKey, catalog: Catalog, now: datetime) -> list[AttestationOutcome]:
+    """Judge each signed entry of an attestation file on its own (one bad entry does not hide the others)."""
     return [_verify_entry(entry, f"{source}#{index}", key, catalog, now) for index, entry in enumerate(entries, 1)]
 
 
 def verify_file(path: str, data: bytes, key: PublicKey, catalog: Catalog, now: datetime) -> list[AttestationOutcome]:
+    """Judge every attestation of one signed attestation file."""
     return verify_entries(signed_entries(data, path), path, key, catalog, now)
 
 

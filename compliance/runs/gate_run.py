@@ -90,12 +90,14 @@ class GateOptions:
 
 @dataclass(frozen=True)
 class LoadedInput:
+    """An input as the gate read it: its reference (kind, path, digest) and its bytes, for the evidence packet."""
     ref: InputRef
     data: bytes
 
 
 @dataclass
 class GateRun:
+    """What a gate run produced: the report, and the subject, selection, catalog and inputs the packet is built from."""
     report: GateReport
     subject: Subject
     selection: Selection
@@ -112,6 +114,7 @@ def _load(kind: str, path: str, loaded: list[LoadedInput], *, what: str) -> byte
 
 
 def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInput]) -> Subject:
+    """Read every input the options name into the subject, generating the SBOM from the closure when a selected check needs one."""
     subject = Subject(commit=opts.commit)
     if opts.closure:
         closure, data = read_closure(opts.closure, store=opts.store)
@@ -207,6 +210,7 @@ def _read_attestations(opts: GateOptions, loaded: list[LoadedInput]) -> tuple[Pu
 
 
 def run_gate(opts: GateOptions) -> GateRun:
+    """The gate's data flow: inputs, subject, selection, engine, assessment, waivers and policy, decision."""
     catalog = load_catalog(opts.catalog)
     selection = select(catalog, opts.profiles, CheckKind.STATIC)
     loaded: list[LoadedInput] = []

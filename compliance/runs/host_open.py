@@ -22,6 +22,7 @@ def open_host(
     known_hosts: str | None = None,
     ssh_options: Sequence[str] = (),
 ) -> Host:
+    """The host a probe run reads: an offline root, an SSH connection (opened here), or this machine."""
     if root and ssh_url:
         raise UsageError("--root and --host are mutually exclusive")
     if (identity or known_hosts or ssh_options) and not ssh_url:

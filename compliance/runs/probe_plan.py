@@ -21,6 +21,7 @@ from compliance.probes.planners import planner_of
 
 
 def planned_requests(selection: Selection, host: Host) -> list[Request]:
+    """Every request the selected probes' planners declare for this host."""
     requests: list[Request] = []
     for selected in selection.controls:
         for check in selected.control.checks_of(CheckKind.RUNTIME):

@@ -37,6 +37,7 @@ def run_probes(
     expected_closure: str | None = None,
     timeout: float = engine.DEFAULT_TIMEOUT,
 ) -> ProbeReport:
+    """Probe one host with the selected runtime checks and assemble the unsigned report."""
     host.nonce = nonce
     host.expected_closure = expected_closure
     host.timeout = timeout  # each command and walk of the collection too, not only each check

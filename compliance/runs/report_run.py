@@ -67,6 +67,7 @@ def _sbom(packet: Packet, inputs: list[InputEntry]) -> Sbom | None:
 
 
 def report_from_packet(packet: Packet, catalog: Catalog | None) -> tuple[GateReport, ReportContext]:
+    """The gate report and report context of a packet, every file taken through the manifest (a damaged packet is an error)."""
     if MANIFEST not in packet.files:
         raise InputError(packet.source, f"no {MANIFEST}: not an evidence packet")
     manifest = _manifest(packet)

@@ -24,6 +24,7 @@ SCHEMA_URL = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 
 
 def render(plan: SbomPlan) -> bytes:
+    """The CycloneDX 1.6 JSON of an SBOM plan."""
     components = [_component(e) for e in plan.entries]
     dependencies = [{"ref": e.store_path, "dependsOn": list(e.depends_on)} for e in plan.entries]
     if len(plan.roots) == 1:

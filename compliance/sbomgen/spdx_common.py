@@ -21,6 +21,7 @@ _NOT_ID = re.compile(r"[^A-Za-z0-9.-]")
 
 @dataclass(frozen=True, slots=True)
 class SpdxDocument:
+    """What both SPDX encodings share: the plan, SPDX ids, namespace, creator and relationships."""
     plan: SbomPlan
     ids: dict[str, str]  # store path → SPDXID
     namespace: str
@@ -33,6 +34,7 @@ class SpdxDocument:
 
 
 def spdx_document(plan: SbomPlan) -> SpdxDocument:
+    """The SPDX document of a plan, ready to be written as JSON or tag-value."""
     ids = spdx_ids(plan.entries)
     relationships = [(DOCUMENT_ID, "DESCRIBES", ids[root]) for root in plan.roots]
     relationships.extend((ids[e.store_path], "DEPENDS_ON", ids[dep]) for e in plan.entries for dep in e.depends_on)
@@ -63,4 +65,5 @@ def spdx_ids(entries: tuple[Entry, ...]) -> dict[str, str]:
 
 
 def purpose(entry: Entry) -> str:
+    """The SPDX primary package purpose of an entry (the top level is the application)."""
     return "APPLICATION" if entry.top_level else "LIBRARY"

@@ -21,6 +21,7 @@ from compliance.util import clock
 
 
 def render(plan: SbomPlan) -> bytes:
+    """The SPDX 2.3 JSON of an SBOM plan."""
     spdx = common.spdx_document(plan)
     doc: dict[str, Any] = {
         "spdxVersion": common.SPDX_VERSION,

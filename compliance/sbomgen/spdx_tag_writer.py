@@ -14,6 +14,7 @@ from compliance.util import clock
 
 
 def render(plan: SbomPlan) -> bytes:
+    """The SPDX 2.3 tag-value of an SBOM plan."""
     spdx = common.spdx_document(plan)
     lines = [
         f"SPDXVersion: {common.SPDX_VERSION}",

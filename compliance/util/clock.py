@@ -20,6 +20,7 @@ _DIGITS = re.compile(r"-?[0-9]+")
 
 
 def now() -> datetime:
+    """The assessment time: SOURCE_DATE_EPOCH when set (reproducible outputs), else the current time to the second."""
     raw = os.environ.get("SOURCE_DATE_EPOCH")
     if raw is not None and raw.strip() != "":
         return _from_epoch(raw)

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 @contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small objects (it would rescan them for nothing)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
     # An unknown (misspelt) field usually explains the "missing" one next to it: say it first.
+    """One line for a validation error: the field's dotted path (after ``prefix``) and the first problem."""
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     loc = ".".join(str(part) for part in first["loc"])
