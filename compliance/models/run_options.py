@@ -37,3 +37,14 @@ def option_spec(metadata: Any) -> OptionSpec | None:
     """The command-line spelling a field declares, if any."""
     spec = metadata.get(OPTION_KEY) if metadata else None
     return spec if isinstance(spec, OptionSpec) else None
+
+
+def profiles_option() -> dict[str, Any]:
+    """The ``--profile`` option every run that selects controls takes."""
+    return option("--profile", "-p", metavar="P",
+                  help="Profile to apply (repeatable; the strictest parameter wins). Default: every control.")
+
+
+def catalog_dir_option() -> dict[str, Any]:
+    """The ``--catalog`` option every run that loads the catalog takes."""
+    return option("--catalog", metavar="DIR", help="Control catalog folder (default: the bundled one).")

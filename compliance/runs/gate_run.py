@@ -27,7 +27,7 @@ from compliance.inputs.sbom import parse_sbom
 from compliance.models.control import CheckKind
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import GateReport
-from compliance.models.run_options import option
+from compliance.models.run_options import catalog_dir_option, option, profiles_option
 from compliance.models.subject import InputRef
 from compliance.runs import attestation_files as attestations
 from compliance.signing.keys import PublicKey, parse_public_key
@@ -40,8 +40,7 @@ class GateOptions:
     """Everything ``compliance gate`` takes, declared once: the CLI's options are built
     from these fields (:func:`compliance.cli.options.click_options`)."""
 
-    profiles: list[str] = field(default_factory=list, metadata=option(
-        "--profile", "-p", metavar="P", help="Profile to apply (repeatable; the strictest parameter wins). Default: every control."))
+    profiles: list[str] = field(default_factory=list, metadata=profiles_option())
     closure: str | None = field(default=None, metadata=option(
         "--closure", metavar="X", help="Closure: path-info JSON, a store path listing, or a store path / result link (asks nix)."))
     sbom: str | None = field(default=None, metadata=option(
@@ -84,8 +83,7 @@ class GateOptions:
         "--key", metavar="K", help="Signing key for --evidence (cosign-compatible; password in COSIGN_PASSWORD)."))
     signer: str | None = field(default=None, metadata=option(
         "--signer", choices=("native", "cosign"), help="Sign natively (the default) or through a cosign binary."))
-    catalog: Path | None = field(default=None, metadata=option(
-        "--catalog", metavar="DIR", help="Control catalog folder (default: the bundled one)."))
+    catalog: Path | None = field(default=None, metadata=catalog_dir_option())
 
 
 @dataclass(frozen=True)

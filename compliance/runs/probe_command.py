@@ -19,7 +19,7 @@ from compliance.evidence.probe_report import sign_report
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.probe import ProbeReport
-from compliance.models.run_options import option
+from compliance.models.run_options import catalog_dir_option, option, profiles_option
 from compliance.runs.host_open import open_host
 from compliance.runs.outputs import check_output_file
 from compliance.runs.probe_run import run_probes
@@ -41,8 +41,7 @@ class ProbeOptions:
         "--nonce", metavar="N", help="The wave's nonce: binds the report to this wave."))
     output: str = field(metadata=option(
         "--output", "-o", metavar="F", help="Where to write the signed report (a DSSE envelope)."))
-    profiles: list[str] = field(default_factory=list, metadata=option(
-        "--profile", "-p", metavar="P", help="Profile to apply (repeatable; the strictest parameter wins). Default: every control."))
+    profiles: list[str] = field(default_factory=list, metadata=profiles_option())
     root: str | None = field(default=None, metadata=option(
         "--root", metavar="DIR", help="Probe an offline root folder (a mounted image or chroot) instead of this machine."))
     host_url: str | None = field(default=None, metadata=option(
@@ -58,8 +57,7 @@ class ProbeOptions:
     timeout: float = field(default=30.0, metadata=option(
         "--timeout", minimum=1, show_default=True,
         help="Time limit of one check, and of each command or file-system walk the probes run, in seconds."))
-    catalog: Path | None = field(default=None, metadata=option(
-        "--catalog", metavar="DIR", help="Control catalog folder (default: the bundled one)."))
+    catalog: Path | None = field(default=None, metadata=catalog_dir_option())
 
 
 @dataclass(frozen=True)
