@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from compliance.errors import UsageError
 
 FORMATS = ["text", "json", "dsse"]
+SERVE_ONLY = ("tls_cert", "tls_key", "client_ca", "token_file", "agent_token_file", "quarantine")
 
 
 @click.command("promote")
@@ -19,7 +22,25 @@ FORMATS = ["text", "json", "dsse"]
               help="Write the decision to F: text, json, or dsse (signed with --key). Repeatable.")
 @click.option("--key", metavar="K", help="Signing key for the dsse decision (cosign-compatible; password in COSIGN_PASSWORD).")
 @click.option("--serve", "serve_address", metavar="HOST:PORT",
-              help="Serve instead: POST /reports stores a report in DIR, GET /decision answers the decision.")
+              help="Serve instead (the report service): GET /wave, POST /reports (verified reports are stored in DIR), GET /decision.")
+@click.option("--tls-cert", metavar="F", help="--serve over HTTPS: the server's certificate (PEM, with its chain).")
+@click.option("--tls-key", metavar="F", help="--serve over HTTPS: the certificate's private key (PEM).")
+@click.option("--client-ca", metavar="F", help="--serve with mutual TLS: every client must present a certificate this CA signed.")
+@click.option("--token-file", metavar="F", help="--serve: bearer tokens (one a line) that may read the decision.")
+@click.option("--agent-token-file", metavar="F", help="--serve: bearer tokens that GET /wave and POST /reports then need too.")
+@click.option("--quarantine", metavar="DIR", help="--serve: where refused uploads are kept. Default: DIR/.quarantine.")
+@click.option("--quarantine-limit", type=click.IntRange(min=0), default=10_000, show_default=True,
+              help="--serve: files kept in quarantine at most; further refused uploads are only counted.")
+@click.option("--max-report-bytes", type=click.IntRange(min=1024), default=16 << 20, show_default=True,
+              help="--serve: largest upload accepted (413 beyond).")
+@click.option("--body-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="--serve: seconds to receive a request's body (408 beyond).")
+@click.option("--keep-alive", type=click.IntRange(min=1), default=15, show_default=True,
+              help="--serve: seconds an idle connection stays open.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="--serve: concurrent connections and requests at most (503 beyond).")
+@click.option("--graceful-timeout", type=click.IntRange(min=0), default=30, show_default=True,
+              help="--serve: seconds in-flight requests get to finish on SIGTERM.")
 def promote_command(
     wave_path: str,
     reports: str,
@@ -29,6 +50,7 @@ def promote_command(
     outputs: tuple[str, ...],
     key: str | None,
     serve_address: str | None,
+    **service: Any,
 ) -> int:
     """Verify each host's report with its key from the wave file, check it is bound to this
     wave's nonce, the host and its expected closure, and fresh; apply the policy.
@@ -45,6 +67,8 @@ def promote_command(
 
     if serve_address is not None and (formats or outputs):
         raise UsageError("--serve answers over HTTP: --format and --output do not apply")
+    if serve_address is None and any(v is not None for k, v in service.items() if k in SERVE_ONLY):
+        raise UsageError("--tls-cert, --tls-key, --client-ca, --token-file, --agent-token-file and --quarantine need --serve")
     stdout, to_files = ([], {}) if serve_address is not None else parse_outputs(formats, outputs, FORMATS)
     if "dsse" in stdout:
         raise UsageError("the signed decision is written to a file: -o dsse=FILE")
@@ -53,9 +77,13 @@ def promote_command(
     gate = PromotionGate.load(wave_path, reports, nonce, policy_path)
     signer = NativeSigner.from_file(key) if key is not None else None
     if serve_address is not None:
-        from compliance.promote.serve import parse_address, serve
+        from compliance.promote.serve import ServiceOptions, parse_address, read_tokens, serve
 
-        return serve(gate, parse_address(serve_address), signer)
+        files = {k: service.pop(k) for k in ("token_file", "agent_token_file")}
+        tokens = {k: read_tokens(f, f"--{k.replace('_', '-')}") if f else () for k, f in files.items()}
+        options = ServiceOptions(address=parse_address(serve_address), read_tokens=tokens["token_file"],
+                                 agent_tokens=tokens["agent_token_file"], **service)
+        return serve(gate, options, signer)
     decision = gate.decide(clock.now())
     wanted = set(stdout) | set(to_files)
     rendered: dict[str, bytes] = {}
