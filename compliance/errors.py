@@ -67,6 +67,15 @@ class NotApplicable(Exception):
     """Raised inside a predicate or probe when the check does not apply to this subject."""
 
 
+class ServiceRefused(ComplianceError):
+    """The report service answered *no* (a 4xx other than 408 and 429): retrying would give
+    the same answer."""
+
+
+class ServiceUnavailable(ComplianceError):
+    """The report service could not be reached, or answered *later* (408, 429, 5xx)."""
+
+
 # Value-level errors: raised by parsers and caught by their callers, which turn them into an
 # InputError naming the file (or a check error), so they never reach the user bare.
 

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "attest": ("attest_cmd",),
     "probe": ("probe_cmd",),
     "promote": ("promote_cmd",),
+    "agent": ("agent_cmd",),
 }
 
 
