@@ -121,8 +121,9 @@ class Fleet:
     def public_key(self, owner: str) -> str:
         return self.key(owner)[1].read_text()
 
-    def _root(self, spec: Spec) -> Path:
-        root = self.base / "roots" / spec.label
+    def root(self, spec: Spec, root: Path | None = None) -> Path:
+        """The offline root of ``spec``'s host, laid out in ``root`` (default: one folder per spec)."""
+        root = root or self.base / "roots" / spec.label
         etc = root / "etc"
         etc.mkdir(parents=True)
         (etc / "hostname").write_text(spec.host + "\n")
@@ -155,7 +156,7 @@ class Fleet:
         private, _ = self.key(spec.key or spec.host)
         out = self.base / "reports" / f"{spec.label}.dsse.json"
         out.parent.mkdir(exist_ok=True)
-        root = self._root(spec)
+        root = self.root(spec)
         result = run("probe", "--catalog", str(self.catalog), "--profile", "wave-test", "--root", str(root),
                      "--key", str(private), "--nonce", spec.nonce, "--expect-closure", closure(spec.host),
                      "-o", str(out), env={**ENV, "SOURCE_DATE_EPOCH": str(spec.at)})
