@@ -107,6 +107,10 @@ class ReportStore:
         name = candidate_from_bytes("", body).sha256 + ".json"
         return check_report(candidate_from_bytes(name, body, signature), Expectations(self.gate.wave, self.gate.policy, now))
 
+    def upload(self, body: bytes, signature: bytes | None, now: datetime) -> Submission:
+        """:meth:`check` then :meth:`submit`: the one call the service makes per upload."""
+        return self.submit(self.check(body, signature, now), body, signature)
+
     def submit(self, checked: CheckedReport, body: bytes, signature: bytes | None) -> Submission:
         """Store a checked upload, or refuse it (see the module's docstring)."""
         with self.lock:

@@ -242,8 +242,7 @@ class ReportService:
                 return *_error(413, f"{SIGNATURE_HEADER}: at most {MAX_SIGNATURE_BYTES} bytes"), ""
         now = clock.now()
         try:
-            checked = await asyncio.to_thread(self.store.check, body, signature, now)
-            result = await asyncio.to_thread(self.store.submit, checked, body, signature)
+            result = await asyncio.to_thread(self.store.upload, body, signature, now)
         except ComplianceError as exc:
             return *_error(500, str(exc)), ""
         doc = orjson.dumps(result.answer, option=orjson.OPT_SORT_KEYS) + b"\n"
