@@ -221,7 +221,7 @@ def main() -> int:
             size = statistics.mean(len(u) for u in uploads)
             up_time, up_lat, up_status, odd = asyncio.run(closed_loop(
                 port, context, [("POST", "/reports", u) for u in uploads], args.concurrency))
-            rd_time, rd_lat, rd_status, _ = asyncio.run(closed_loop(
+            rd_time, _, rd_status, _ = asyncio.run(closed_loop(
                 port, context, [("GET", "/wave", b"")] * args.reads, args.concurrency))
             alive = still_open(idle)
             decided = asyncio.run(closed_loop(port, context, [("GET", "/decision", b"")], 1))
