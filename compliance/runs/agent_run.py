@@ -30,13 +30,12 @@ from typing import Any, TypeVar
 
 import orjson
 
-from compliance.catalog.loader import load_catalog
-from compliance.catalog.selection import Selection, select
+from compliance.catalog.selection import Selection
 from compliance.errors import ServiceRefused as Refused
 from compliance.errors import ServiceUnavailable as Unavailable
 from compliance.errors import UsageError
 from compliance.evidence.probe_report import sign_report
-from compliance.models.control import CheckKind
+from compliance.runs import probe_command
 from compliance.runs.host_open import open_host
 from compliance.runs.probe_run import run_probes
 from compliance.signing.keys import Signer
@@ -177,20 +176,18 @@ def fetch_wave(client: ServiceClient) -> CurrentWave:
     _, doc = client.request("GET", "/wave")
     if not isinstance(doc, dict) or not isinstance(doc.get("id"), str) or not isinstance(doc.get("nonce"), str):
         raise Refused(f"{client.url}/wave: not a wave (expected id and nonce)")
-    nonce = doc["nonce"]
-    if not nonce or len(nonce) > 512 or any(c.isspace() or not c.isprintable() for c in nonce):
-        raise Refused(f"{client.url}/wave: the nonce is not 1 to 512 printable characters without blanks")
+    try:
+        nonce = probe_command.check_nonce(doc["nonce"])
+    except UsageError as exc:
+        raise Refused(f"{client.url}/wave: {str(exc).removeprefix('--')}") from None
     return CurrentWave(doc["id"], nonce)
 
 
 def runtime_selection(catalog: Path | None, profiles: list[str]) -> tuple[Selection, str]:
-    """The selected controls that have a runtime check, and the catalog's digest."""
-    loaded = load_catalog(catalog)
-    selection = select(loaded, profiles, CheckKind.RUNTIME)
-    runtime = [sc for sc in selection.controls if sc.control.checks_of(CheckKind.RUNTIME)]
-    if not runtime:
-        raise UsageError("the selected profiles have no runtime check")
-    return Selection(selection.requested, selection.profiles, selection.frameworks, runtime), loaded.digest
+    """The selected controls that have a runtime check, and the catalog's digest (as
+    ``compliance probe`` selects them)."""
+    return probe_command.runtime_selection(
+        probe_command.ProbeOptions(key="", nonce="", output="", profiles=profiles, catalog=catalog))
 
 
 @dataclass(frozen=True)
