@@ -12,6 +12,7 @@ replay of an older genuine report.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +215,39 @@ def test_a_replayed_older_genuine_report_is_refused_and_changes_nothing(service:
     assert status == 200 and answer["kept"] is True and answer["replaced"] == [], answer
     assert stored(tmp_path) == before
 
+
+
+def test_at_start_files_that_do_not_verify_are_moved_to_quarantine(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    """A forged far-future report already in the folder (stored by an earlier version, or
+    put there by hand) is moved out at start: the genuine failing report decides."""
+    args = _args(fleet, tmp_path)
+    web2 = fleet.report(Spec("web-2", at=T - 120, setuid=True))
+    reports = tmp_path / "reports"
+    (reports / "genuine.dsse.json").write_bytes(web2.read_bytes())
+    forged = forge(web2, created=FAR_FUTURE, signature="zero")
+    (reports / "sub").mkdir()
+    (reports / "sub" / "forged.json").write_bytes(forged)
+    with running(start(args, ENV)) as svc:
+        decision = svc.decision()
+        assert decision["verdict"] == "rollback", decision["reasons"]
+        assert [r["file"] for r in host_of(decision, "web-2")["reports"]] == ["genuine.dsse.json"]
+        assert not (reports / "sub" / "forged.json").exists()
+        moved = reports / ".quarantine" / f"{hashlib.sha256(forged).hexdigest()}.json"
+        assert moved.read_bytes() == forged
+        note = decision["notes"][-1]["message"]
+        assert note.startswith("0 upload(s) refused since the service started") and "1 file(s) in the quarantine" in note
+
+
+def test_the_quarantine_folder_is_bounded(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811
+    args = [*_args(fleet, tmp_path), "--quarantine-limit", "1"]
+    web2 = fleet.report(Spec("web-2", at=T - 120))
+    with running(start(args, ENV)) as svc:
+        first = svc.upload(forge(web2, created=FAR_FUTURE, signature="zero"))
+        second = svc.upload(forge(web2, created=isoformat_epoch(T - 5), signature="zero"))
+        assert first[0] == second[0] == 403
+        assert first[1]["message"].startswith("refused, quarantined: ")
+        assert second[1]["message"].startswith("refused, not kept: the quarantine folder holds its limit of 1 files")
+        assert len(list((tmp_path / "reports" / ".quarantine").iterdir())) == 1
+        note = svc.decision()["notes"][-1]["message"]
+        assert note.startswith("2 upload(s) refused since the service started (not verified with a wave host's key), "
+                               "1 of them not kept (the folder was full)"), note
