@@ -124,6 +124,8 @@ def test_unknown_endpoints_limits_and_shutdown(fleet: Fleet, tmp_path: Path) -> 
         assert service.request("GET", "/reports")[0] == 404
         assert service.request("POST", "/decision", b"{}")[0] == 404
         assert service.request("GET", "/health")[:3:2] == (200, b"ok\n")
+        # A path that would write a line of its own into the log.
+        assert service.request("GET", "/x%0Acompliance%20promote:%20forged")[0] == 404
         status, answer = service.upload(b"{" + b" " * 4096 + b"}")
         assert status == 413 and answer == {"error": "a report is at most 2048 bytes"}
         host, port = service.url.removeprefix("http://").rsplit(":", 1)
@@ -138,6 +140,9 @@ def test_unknown_endpoints_limits_and_shutdown(fleet: Fleet, tmp_path: Path) -> 
             assert service.stop() == 0
         finally:
             idle.close()
+        log = service.log().splitlines()
+        assert all(line.startswith("compliance promote: 127.0.0.1:") for line in log), log
+        assert any(" GET /x\\x0acompliance\\x20promote:\\x20forged 404 " in line for line in log), log
 
 
 def test_sigterm_during_a_request_lets_it_finish(fleet: Fleet, tmp_path: Path) -> None:  # noqa: F811

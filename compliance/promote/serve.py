@@ -182,8 +182,8 @@ class ReportService:
         await send({"type": "http.response.body", "body": body if method != "HEAD" else b""})
         client = scope.get("client") or ("-", 0)
         elapsed = (time.monotonic() - started) * 1000
-        sys.stderr.write(f"compliance promote: {client[0]}:{client[1]} {method} {path} {status} {len(body)}B "
-                         f"{elapsed:.1f}ms{detail}\n")
+        sys.stderr.write(f"compliance promote: {client[0]}:{client[1]} {_printable(method)} {_printable(path)} {status} "
+                         f"{len(body)}B {elapsed:.1f}ms{_printable(detail, keep_spaces=True)}\n")
 
     async def _route(self, scope: Scope, receive: Receive, method: str,
                      path: str) -> tuple[int, dict[str, str], bytes, str]:
@@ -259,6 +259,14 @@ class ReportService:
         headers = {"content-type": content_type, "x-compliance-verdict": decision.verdict.value,
                    "x-compliance-exit-code": str(decision.exit_code)}
         return 200, headers, body, f" verdict={decision.verdict.value}"
+
+
+def _printable(text: str, *, keep_spaces: bool = False, limit: int = 300) -> str:
+    """A request's own words (its path; the host name an unverified report claims) as one
+    log field: control characters and blanks escaped, so that no request can write a
+    line of its own into the log or shift its fields."""
+    out = "".join(c if c.isprintable() and (keep_spaces or c != " ") else f"\\x{ord(c):02x}" for c in text[:limit])
+    return out + ("…" if len(text) > limit else "")
 
 
 def _error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
