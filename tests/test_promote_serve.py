@@ -134,6 +134,10 @@ def test_unknown_endpoints_limits_and_shutdown(fleet: Fleet, tmp_path: Path) -> 
             slow.sendall(b"POST /reports HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
             answer_bytes = slow.recv(65536)
         assert answer_bytes.startswith(b"HTTP/1.1 408 "), answer_bytes
+        # A head that never ends: the connection is closed once the same time is over.
+        with socket.create_connection((host, int(port)), timeout=60) as stalled:
+            stalled.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            assert stalled.recv(65536) == b""
         # An idle connection is held open while the service stops: it still exits 0.
         idle = socket.create_connection((host, int(port)), timeout=60)
         try:

@@ -34,7 +34,7 @@ SERVE_ONLY = ("tls_cert", "tls_key", "client_ca", "token_file", "agent_token_fil
 @click.option("--max-report-bytes", type=click.IntRange(min=1024), default=16 << 20, show_default=True,
               help="--serve: largest upload accepted (413 beyond).")
 @click.option("--body-timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
-              help="--serve: seconds to receive a request's body (408 beyond).")
+              help="--serve: seconds to receive a request's head (then the connection is closed), and then its body (408).")
 @click.option("--keep-alive", type=click.IntRange(min=1), default=15, show_default=True,
               help="--serve: seconds an idle connection stays open.")
 @click.option("--max-connections", type=click.IntRange(min=1), default=1000, show_default=True,

@@ -44,6 +44,7 @@ from typing import Any
 import click
 import orjson
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from compliance.errors import ComplianceError, UsageError
 from compliance.promote.collect import MAX_REPORT_BYTES, MAX_SIGNATURE_BYTES
@@ -105,7 +106,7 @@ class ServiceOptions:
     quarantine: str | None = None
     quarantine_limit: int = 10_000
     max_report_bytes: int = MAX_REPORT_BYTES
-    body_timeout: float = 30.0  # seconds to receive a request's whole body
+    body_timeout: float = 30.0  # seconds to receive a request's head, and then its body
     keep_alive: int = 15  # seconds an idle connection stays open
     max_connections: int = 1000  # beyond, new requests are answered 503
     graceful_timeout: int = 30  # seconds in-flight requests get on SIGTERM
@@ -298,8 +299,9 @@ def serve(gate: PromotionGate, options: ServiceOptions, signer: Signer | None) -
     # of the collector's sight, so that its full collections stay short.
     gc.collect()
     gc.freeze()
+    protocol = type("HeadTimeoutProtocol", (_HeadTimeoutProtocol,), {"head_timeout": options.body_timeout})
     config = uvicorn.Config(
-        app, http="httptools", loop="asyncio", lifespan="off", interface="asgi3", ws="none",
+        app, http=protocol, loop="asyncio", lifespan="off", interface="asgi3", ws="none",
         log_config=None, log_level="warning", access_log=False, server_header=False, proxy_headers=False,
         timeout_keep_alive=options.keep_alive, limit_concurrency=options.max_connections,
         timeout_graceful_shutdown=options.graceful_timeout,
@@ -324,6 +326,49 @@ def serve(gate: PromotionGate, options: ServiceOptions, signer: Signer | None) -
     finally:
         sock.close()
     return 0
+
+
+class _HeadTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a time limit on a request's head. uvicorn's
+    keep-alive timer stops at the first byte of a request, and nothing then limits how long
+    the rest of the head may take: a client sending one header line a minute would hold its
+    connection (one of ``--max-connections``) for ever. From the first byte of a head to its
+    end, ``head_timeout`` seconds at most; then the connection is closed."""
+
+    head_timeout = 30.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_done = False
+
+    def data_received(self, data: bytes) -> None:
+        if not self._head_done and self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._head_done = True
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._head_done = False  # what comes next on this connection is another request's head
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if not self._head_done:
+            self.transport.close()
 
 
 class _Server(uvicorn.Server):
