@@ -48,6 +48,11 @@ class VerificationError(ComplianceError):
     exit_code = 1
 
 
+class UnverifiedEvidenceError(ComplianceError):
+    """A packet or report to compare does not verify: it is refused (exit 2, the comparison
+    cannot be made), unless the caller chose not to verify."""
+
+
 class UnsafeArchiveError(ComplianceError):
     """An archive tries to escape its target or exceeds the extraction bounds."""
 
