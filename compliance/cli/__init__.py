@@ -26,10 +26,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "sbom": ("sbom_cmd",),
     "controls": ("catalog_cmds",),
     "frameworks": ("catalog_cmds",),
-    "evidence": ("evidence_cmd", "report_cmd"),
+    "evidence": ("evidence_cmd", "report_cmd", "history_cmd"),
     "keys": ("keys_cmd",),
     "attest": ("attest_cmd",),
-    "probe": ("probe_cmd",),
+    "probe": ("probe_cmd", "history_cmd"),
     "promote": ("promote_cmd",),
     "agent": ("agent_cmd",),
 }
