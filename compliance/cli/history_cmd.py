@@ -49,7 +49,11 @@ def _emit(data: bytes, output: str | None) -> None:
 
 
 def _render_diff(diff: Any, fmt: str) -> bytes:
-    from compliance.formats.evidence_changes import render_diff_markdown, render_diff_text, render_json
+    from compliance.formats.evidence_changes import (
+        render_diff_markdown,
+        render_diff_text,
+        render_json,
+    )
 
     return {"text": render_diff_text, "json": render_json, "markdown": render_diff_markdown}[fmt](diff)
 
@@ -86,7 +90,11 @@ def evidence_log_command(
 ) -> int:
     """Per release (oldest first): the verdict, failing and waived controls, blocking
     vulnerabilities and clause standing per framework. Exit 0 ok, 2 error."""
-    from compliance.formats.evidence_changes import render_json, render_log_markdown, render_log_text
+    from compliance.formats.evidence_changes import (
+        render_json,
+        render_log_markdown,
+        render_log_text,
+    )
     from compliance.report.trend_chart import trend_svg
     from compliance.runs.diff_run import Trust, evidence_log
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.catalog.loader import Catalog
+from compliance.models.evidence_history import EvidenceDiff
 from compliance.models.subject import InputRef, Sbom
 
 
@@ -24,3 +25,4 @@ class ReportContext:
     catalog: Catalog | None = None  # framework clause lists for the coverage matrix
     sbom: Sbom | None = None  # for the SBOM summary in the appendix
     attestations: list[Any] = field(default_factory=list)  # manual attestations, when given
+    changes: EvidenceDiff | None = None  # since the previous release, when one is given

@@ -20,7 +20,8 @@ from xml.sax.saxutils import escape
 from compliance.models.evidence_history import EvidenceLog
 
 WIDTH = 760
-LEFT, RIGHT = 64, 150
+LEFT, RIGHT = 64, 170
+INSET = 44  # the first and last release sit this far inside the panels
 STRIP_TOP, STRIP_HEIGHT = 40, 22
 COUNTS_TOP, COUNTS_HEIGHT = 92, 150
 SHARE_TOP, SHARE_HEIGHT = 290, 120
@@ -43,8 +44,8 @@ def _n(value: float) -> str:
 
 
 def _x(index: int, count: int) -> float:
-    span = WIDTH - LEFT - RIGHT
-    return LEFT + span / 2 if count == 1 else LEFT + span * index / (count - 1)
+    span = WIDTH - LEFT - RIGHT - 2 * INSET
+    return LEFT + INSET + (span / 2 if count == 1 else span * index / (count - 1))
 
 
 def _text(x: float, y: float, body: str, *, anchor: str = "start", size: int = 11, weight: str = "normal", fill: str = "#222") -> str:
@@ -78,7 +79,7 @@ def trend_svg(log: EvidenceLog) -> str:
     ]
     # Verdict strip.
     out.append(_text(LEFT - 8, STRIP_TOP + 15, "verdict", anchor="end", size=10))
-    cell = max(24.0, min(70.0, (WIDTH - LEFT - RIGHT) / max(count, 1) - 6))
+    cell = max(20.0, min(70.0, (WIDTH - LEFT - RIGHT - 2 * INSET) / max(count - 1, 1) - 6))
     for i, entry in enumerate(releases):
         x = _x(i, count)
         passed = entry.verdict == "pass"

@@ -20,6 +20,7 @@ from compliance.models.params import Bound
 from compliance.models.results import Assessment, ControlResult, GateReport, Reason
 from compliance.models.subject import InputRef
 from compliance.report.attestation_rows import AttestationView, attestation_views
+from compliance.report.changes_section import ChangesView, changes_view
 from compliance.report.context import ReportContext
 from compliance.report.coverage_matrix import CoverageMatrix, coverage_matrix, natural_key
 from compliance.report.sbom_summary import SbomSummary, summarise_sbom
@@ -192,6 +193,7 @@ class ReportView:
     attestations: tuple[AttestationView, ...]
     controls: tuple[ControlRow, ...]
     appendix: Appendix
+    changes: ChangesView | None = None
 
 
 def _subject_facts(assessment: Assessment) -> tuple[Fact, ...]:
@@ -473,4 +475,5 @@ def build_view(report: GateReport, context: ReportContext) -> ReportView:
         attestations=tuple(attestations),
         controls=_controls(a),
         appendix=_appendix(report, context),
+        changes=changes_view(context.changes) if context.changes is not None else None,
     )

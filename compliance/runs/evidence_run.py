@@ -35,6 +35,7 @@ from compliance.evidence.layout import (
 from compliance.evidence.manifest import FileEntry, InputEntry, Manifest
 from compliance.evidence.predicate import make_predicate, statement_subjects
 from compliance.evidence.writer import check_destination, write_packet
+from compliance.models.evidence_history import EvidenceDiff
 from compliance.report import ReportContext, render_html, render_pdf
 from compliance.runs.gate_run import GateRun, LoadedInput
 from compliance.signing.bundle import dsse_bundle, message_bundle
@@ -60,14 +61,18 @@ def build_packet(
     signing: Signer | None = None,
     include_pdf: bool = True,
     max_input_bytes: int = MAX_INCLUDED_INPUT_BYTES,
+    changes: EvidenceDiff | None = None,
 ) -> None:
     """Write the signed packet of ``run`` to ``out`` (a directory, or a ``.tar.gz``).
 
     ``signing`` is a signer already opened (see :class:`SignerOpening`); otherwise the
-    ``signer`` kind is opened here with the key at ``key_path``.
+    ``signer`` kind is opened here with the key at ``key_path``. ``changes`` (since the
+    previous release) adds their section to the report.
     """
     check_destination(out)
-    files = packet_files(run, signing or open_signer(signer, key_path), include_pdf=include_pdf, max_input_bytes=max_input_bytes)
+    files = packet_files(
+        run, signing or open_signer(signer, key_path), include_pdf=include_pdf, max_input_bytes=max_input_bytes, changes=changes
+    )
     write_packet(files, out, int(run.report.assessment.created.timestamp()))
 
 
@@ -99,7 +104,14 @@ class SignerOpening:
         return self._signer
 
 
-def packet_files(run: GateRun, signing: Signer, *, include_pdf: bool = True, max_input_bytes: int = MAX_INCLUDED_INPUT_BYTES) -> dict[str, bytes]:
+def packet_files(
+    run: GateRun,
+    signing: Signer,
+    *,
+    include_pdf: bool = True,
+    max_input_bytes: int = MAX_INCLUDED_INPUT_BYTES,
+    changes: EvidenceDiff | None = None,
+) -> dict[str, bytes]:
     """Every file of the packet, by path inside it."""
     key = signing.public_key
     report = run.report
@@ -113,6 +125,7 @@ def packet_files(run: GateRun, signing: Signer, *, include_pdf: bool = True, max
         verify_commands=verify_commands(report.assessment.subject.store_path),
         catalog=run.catalog,
         sbom=run.subject.sbom,
+        changes=changes,
     )
     files: dict[str, bytes] = {RESULTS: results, REPORT_HTML: render_html(report, context), **input_files}
     if include_pdf:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from compliance import formats
 from compliance.errors import UsageError
 from compliance.evidence.writer import check_destination
+from compliance.runs.diff_run import Trust, gate_changes
 from compliance.runs.evidence_run import SignerOpening, build_packet
 from compliance.runs.gate_run import GateOptions, GateRun, run_gate
 from compliance.runs.outputs import parse_outputs, write_outputs
+from compliance.signing.keys import load_public_key
 
 
 def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
@@ -25,6 +27,10 @@ def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
         raise UsageError("--key signs the evidence packet: give --evidence OUT too")
     if opts.signer is not None and not opts.evidence:
         raise UsageError("--signer signs the evidence packet: give --evidence OUT and --key too")
+    if (opts.previous or opts.previous_key) and not opts.evidence:
+        raise UsageError("--previous adds a section to the packet's report: give --evidence OUT and --key too")
+    if opts.previous_key and not opts.previous:
+        raise UsageError("--previous-key verifies the packet given with --previous")
     signer = opts.signer or "native"
     opening = None
     if opts.evidence and opts.key:
@@ -33,6 +39,11 @@ def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
     run = run_gate(opts)
     rendered = {fmt: formats.render(fmt, run.report) for fmt in {*stdout, *to_files}}
     if opts.evidence and opts.key and opening:
-        build_packet(run, opts.evidence, key_path=opts.key, signer=signer, signing=opening.result())
+        signing = opening.result()
+        changes = None
+        if opts.previous:
+            key = load_public_key(opts.previous_key) if opts.previous_key else signing.public_key
+            changes = gate_changes(run, opts.previous, Trust(key))
+        build_packet(run, opts.evidence, key_path=opts.key, signer=signer, signing=signing, changes=changes)
     write_outputs(rendered, stdout, to_files)
     return run, 0 if run.report.decision.passed else 1

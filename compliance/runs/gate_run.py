@@ -83,6 +83,10 @@ class GateOptions:
         "--key", metavar="K", help="Signing key for --evidence (cosign-compatible; password in COSIGN_PASSWORD)."))
     signer: str | None = field(default=None, metadata=option(
         "--signer", choices=("native", "cosign"), help="Sign natively (the default) or through a cosign binary."))
+    previous: str | None = field(default=None, metadata=option(
+        "--previous", metavar="OLD", help="The previous release's packet: the report gets a section of the changes since it."))
+    previous_key: str | None = field(default=None, metadata=option(
+        "--previous-key", metavar="PUB", help="Public key OLD must verify with (default: the public half of --key)."))
     catalog: Path | None = field(default=None, metadata=catalog_dir_option())
 
 
