@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from compliance.evidence.layout import MANIFEST_SCHEMA, PREDICATE_SCHEMA
 from compliance.evidence.manifest import Manifest
 from compliance.evidence.predicate import GatePredicate
+from compliance.models.evidence_history import DIFF_SCHEMA, LOG_SCHEMA, EvidenceDiff, EvidenceLog
 from compliance.models.probe import PROBE_REPORT_SCHEMA, probe_report_schema
 from compliance.models.results import RESULTS_SCHEMA, GateReport
 from compliance.promote.wave import WAVE_SCHEMA, wave_schema
@@ -33,6 +34,13 @@ SCHEMAS: dict[str, tuple[str, str, type[BaseModel]]] = {
     "packet-manifest.schema.json": (MANIFEST_SCHEMA, "compliance-gate evidence packet manifest (manifest.json)", Manifest),
     "results.schema.json": (RESULTS_SCHEMA, "compliance-gate gate report (results.json)", GateReport),
     "gate-predicate.schema.json": (PREDICATE_SCHEMA, "compliance-gate in-toto predicate (statement.dsse.json payload)", GatePredicate),
+}
+
+
+# Documents about several packets or reports ('evidence diff' and 'evidence log' --format json).
+HISTORY_SCHEMAS: dict[str, tuple[str, str, type[BaseModel]]] = {
+    "evidence-diff.schema.json": (DIFF_SCHEMA, "compliance-gate evidence diff (compliance evidence diff, probe diff)", EvidenceDiff),
+    "evidence-log.schema.json": (LOG_SCHEMA, "compliance-gate evidence log (compliance evidence log)", EvidenceLog),
 }
 
 
@@ -52,7 +60,7 @@ def schema_document(name: str) -> dict[str, Any]:
     if name in WAVE_GATE_SCHEMAS:
         schema_id, title, make = WAVE_GATE_SCHEMAS[name]
         return {"$schema": DIALECT, "$id": schema_id, "title": title, **make()}
-    schema_id, title, model = SCHEMAS[name]
+    schema_id, title, model = SCHEMAS[name] if name in SCHEMAS else HISTORY_SCHEMAS[name]
     body = model.model_json_schema(by_alias=True, mode="serialization")
     body.pop("title", None)
     return {"$schema": DIALECT, "$id": schema_id, "title": title, **body}
@@ -66,7 +74,7 @@ def write_schemas(directory: Path) -> list[Path]:
     from compliance.util.fsutil import atomic_write
 
     written = []
-    for name in [*SCHEMAS, *WAVE_GATE_SCHEMAS]:
+    for name in [*SCHEMAS, *WAVE_GATE_SCHEMAS, *HISTORY_SCHEMAS]:
         atomic_write(directory / name, schema_bytes(name))
         written.append(directory / name)
     return written
