@@ -17,7 +17,12 @@ import pytest
 
 from compliance.evidence.packet import open_packet
 from compliance.evidence.packet_diff import diff_snapshots, packet_snapshot
-from compliance.models.evidence_history import ControlChangeKind, EvidenceDiff, PackageChangeKind, VulnChangeKind
+from compliance.models.evidence_history import (
+    ControlChangeKind,
+    EvidenceDiff,
+    PackageChangeKind,
+    VulnChangeKind,
+)
 from tests.support import history
 from tests.support.cli import one_line_error, run
 from tests.support.evidence import KeyPair, make_key_pair
@@ -146,6 +151,7 @@ def test_json_validates_against_the_published_schema(packets: dict[str, Path], k
     schema = json.loads((ROOT / "evidence" / "evidence-diff.schema.json").read_text())
     validator = jsonschema_rs.validator_for(schema, validate_formats=True)
     code, out, _ = _diff(packets["A"], packets["R"], "--format", "json", key=keys)
+    assert code == 1
     document = json.loads(out)
     assert [e.message for e in validator.iter_errors(document)] == []
     assert not validator.is_valid({**document, "unexpected": True})

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,23 +98,14 @@ def fix_vulnerability(directory: Path, cve: str) -> None:
     _dump(directory / "grype.json", scan)
 
 
-def gate(directory: Path, at: int = EXAMPLE_TIME) -> GateRun:
+@contextmanager
+def epoch(at: int) -> Iterator[None]:
+    """``SOURCE_DATE_EPOCH`` set to ``at`` for the duration: the time of the assessment and
+    of the report, as in a build."""
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(at)
     try:
-        return run_gate(
-            GateOptions(
-                profiles=list(PROFILES),
-                closure=str(directory / "closure.json"),
-                sbom=str(directory / "sbom.cdx.json"),
-                facts=str(directory / "facts.json"),
-                flake_lock=str(directory / "flake.lock"),
-                kernel_config=str(directory / "kernel.config"),
-                vulns=[str(directory / "grype.json"), str(directory / "vex.openvex.json")],
-                policy=str(directory / "policy.toml"),
-                waivers=str(directory / "waivers.toml"),
-            )
-        )
+        yield
     finally:
         if previous is None:
             del os.environ["SOURCE_DATE_EPOCH"]
@@ -120,7 +113,23 @@ def gate(directory: Path, at: int = EXAMPLE_TIME) -> GateRun:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+def gate(directory: Path) -> GateRun:
+    return run_gate(
+        GateOptions(
+            profiles=list(PROFILES),
+            closure=str(directory / "closure.json"),
+            sbom=str(directory / "sbom.cdx.json"),
+            facts=str(directory / "facts.json"),
+            flake_lock=str(directory / "flake.lock"),
+            kernel_config=str(directory / "kernel.config"),
+            vulns=[str(directory / "grype.json"), str(directory / "vex.openvex.json")],
+            policy=str(directory / "policy.toml"),
+            waivers=str(directory / "waivers.toml"),
+        )
+    )
+
+
 def build(directory: Path, keys: KeyPair, out: Path, *, at: int = EXAMPLE_TIME, include_pdf: bool = False) -> Path:
-    """The signed packet of the release in ``directory``, written to ``out``."""
-    run = gate(directory, at)
-    return write_directory(packet_files(run, keys.signer(), include_pdf=include_pdf), out)
+    """The signed packet of the release in ``directory``, assessed at ``at``, written to ``out``."""
+    with epoch(at):
+        return write_directory(packet_files(gate(directory), keys.signer(), include_pdf=include_pdf), out)
