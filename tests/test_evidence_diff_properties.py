@@ -211,3 +211,17 @@ def test_compare_versions_follows_nix() -> None:
     assert compare_versions("2.3a", "2.3.1") == -1
     assert compare_versions("1.0", "1.0") == 0
     assert compare_versions("1.0", "1.0.1") == -1
+
+
+@given(st.text("ab-1.x_A", max_size=14))
+def test_the_closure_reader_splits_names_as_nix_does(name: str) -> None:
+    from compliance.evidence.packet_diff import closure_packages
+    from compliance.nix.storepath import split_name
+
+    path = "/nix/store/" + "a" * 32 + "-" + name
+    try:
+        packages = closure_packages(path.encode() + b"\n", "listing")
+    except Exception as exc:  # a name Nix refuses is refused here too, as an input error
+        assert type(exc).__name__ == "InputError" and path in str(exc)
+        return
+    assert tuple(packages[path].__dict__.values()) == tuple(split_name(name))

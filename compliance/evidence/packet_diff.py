@@ -31,7 +31,6 @@ from compliance.evidence.layout import MANIFEST
 from compliance.evidence.manifest import Manifest, parse_manifest
 from compliance.evidence.packet import Packet
 from compliance.evidence.packet_verify import verify_packet
-from compliance.inputs.closure import parse_closure
 from compliance.inputs.facts import join_option_path, parse_facts
 from compliance.inputs.scanners import load_vulnerability_reports
 from compliance.models.common import Status
@@ -55,6 +54,8 @@ from compliance.models.evidence_history import (
 )
 from compliance.models.probe import ProbeReport
 from compliance.models.results import Assessment, ControlResult, Decision, GateReport
+from compliance.models.subject import NIX_STORE
+from compliance.nix.storepath import StorePathError, parse_store_path
 from compliance.report.attestation_rows import attestation_views
 from compliance.report.coverage_matrix import coverage_matrix
 from compliance.signing.keys import PublicKey
@@ -225,8 +226,7 @@ def release_snapshot(
         if data is None:
             snap.notes.append(f"{ref.source}: keeps the closure {path} by digest only: its store paths cannot be compared")
         else:
-            closure = parse_closure(data, f"{ref.source}: {path}")
-            snap.closure = {p: Package(info.name, info.version) for p, info in closure.paths.items()}
+            snap.closure = closure_packages(data, f"{ref.source}: {path}")
     facts = [item for kind in FACTS_KINDS for item in by_kind.get(kind, [])]
     if facts:
         path, data = facts[0]
@@ -237,6 +237,50 @@ def release_snapshot(
             snap.options = dict(_flatten_options(parse_facts(parse_json(data, source), source).options, ()))
     snap.vulns = _vulnerabilities(report.assessment, by_kind, ref.source, snap.notes)
     return snap
+
+
+_VERSION_DASH = re.compile(r"-(?=[^A-Za-z])")
+_DEFAULT_STORE_PATH = re.compile(r"/nix/store/[0-9a-df-np-sv-z]{32}-(?!\.\.?(?:-|$))[A-Za-z0-9+\-._?=]{1,211}")
+
+
+def closure_packages(data: bytes, source: str) -> dict[str, Package]:
+    """Store path → package of a closure input (path-info JSON in either shape, or a
+    listing). Only the paths are read: the packet's digest vouches that this is the file the
+    gate judged, and the gate read it in full. A path that is not a store path is still an
+    input error, never skipped."""
+    stripped = data.lstrip()
+    if stripped[:1] in (b"[", b"{"):
+        doc = parse_json(data, source)
+        if isinstance(doc, list):
+            items = [(item.get("path"), item.get("storeDir", NIX_STORE)) if isinstance(item, dict) else (None, NIX_STORE) for item in doc]
+        elif isinstance(doc, dict):
+            items = [(path, item.get("storeDir", NIX_STORE) if isinstance(item, dict) else NIX_STORE) for path, item in doc.items()]
+        else:
+            raise InputError(source, "expected path-info JSON (a list or an object)")
+    else:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(source, "not a text listing of store paths") from None
+        items = [(line.strip(), NIX_STORE) for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    packages: dict[str, Package] = {}
+    for path, store_dir in items:
+        if not isinstance(path, str) or not isinstance(store_dir, str):
+            raise InputError(source, "a closure entry has no store path")
+        if not path.startswith("/"):
+            path = f"{store_dir.rstrip('/')}/{path}"
+        if store_dir == NIX_STORE and _DEFAULT_STORE_PATH.fullmatch(path):
+            name = path[len(NIX_STORE) + 34 :]
+        else:
+            try:
+                name = parse_store_path(path, store_dir)[1]
+            except StorePathError as exc:
+                raise InputError(source, f"{path}: {exc}") from None
+        cut = _VERSION_DASH.search(name)  # Nix's DrvName, as nix.storepath.split_name, by one regex
+        packages[path] = Package(name[: cut.start()], name[cut.end() :]) if cut else Package(name, None)
+    if not packages:
+        raise InputError(source, "the closure holds no store paths")
+    return packages
 
 
 def _flatten_options(tree: dict[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
