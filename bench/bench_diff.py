@@ -48,7 +48,7 @@ def changed_release(files: dict[str, Path]) -> None:
         base = entry["path"].rsplit("/", 1)[1]
         digest, _, rest = base.partition("-")
         name, _, version = rest.rpartition("-")
-        if upgraded < 50 and version[:1].isdigit() and not entry["references"]:
+        if upgraded < 50 and version[:1].isdigit():
             renames[entry["path"]] = f"/nix/store/{digest[::-1]}-{name}-9{version}"
             upgraded += 1
     removed = {e["path"] for e in entries[-10:] if e["path"] not in renames}
