@@ -11,10 +11,22 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance.evidence.packet_diff import FAILING, Package, Snapshot, VulnState, compare_versions, diff_snapshots
+from compliance.evidence.packet_diff import (
+    FAILING,
+    Package,
+    Snapshot,
+    VulnState,
+    compare_versions,
+    diff_snapshots,
+)
 from compliance.models.common import Severity, Status
 from compliance.models.control import CheckKind
-from compliance.models.evidence_history import DiffKind, EvidenceRef, PackageChangeKind, VulnChangeKind
+from compliance.models.evidence_history import (
+    DiffKind,
+    EvidenceRef,
+    PackageChangeKind,
+    VulnChangeKind,
+)
 from compliance.models.results import Assessment, CheckResult, ControlResult, SubjectRef
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)

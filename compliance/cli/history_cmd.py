@@ -18,7 +18,8 @@ import click
 
 from compliance.cli import probe_cmd
 from compliance.cli.evidence_cmd import evidence_group
-from compliance.cli.options import catalog_option, check_output_file
+from compliance.cli.options import catalog_option
+from compliance.runs.outputs import check_output_file
 from compliance.util.fsutil import atomic_write
 
 FORMATS = ("text", "json", "markdown")

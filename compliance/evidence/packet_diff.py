@@ -25,7 +25,7 @@ import orjson
 from pydantic import ValidationError
 
 from compliance.catalog.loader import Catalog
-from compliance.errors import InputError, UnverifiedEvidenceError, VerificationError
+from compliance.errors import InputError, StorePathError, UnverifiedEvidenceError, VerificationError
 from compliance.evidence.export import export_file
 from compliance.evidence.layout import MANIFEST
 from compliance.evidence.manifest import Manifest, parse_manifest
@@ -55,7 +55,7 @@ from compliance.models.evidence_history import (
 from compliance.models.probe import ProbeReport
 from compliance.models.results import Assessment, ControlResult, Decision, GateReport
 from compliance.models.subject import NIX_STORE
-from compliance.nix.storepath import StorePathError, parse_store_path
+from compliance.nix.storepath import parse_store_path
 from compliance.report.attestation_rows import attestation_views
 from compliance.report.coverage_matrix import coverage_matrix
 from compliance.signing.keys import PublicKey
