@@ -49,14 +49,27 @@ def _emit(data: bytes, output: str | None) -> None:
         click.echo(data.decode("utf-8"), nl=False)
 
 
-def _render_diff(diff: Any, fmt: str) -> bytes:
+def _diff(
+    compare: Callable[..., Any], what: str, old: str, new: str, key_path: str | None, no_verify: bool, fmt: str,
+    output: str | None, catalog: Path | None,
+) -> int:
+    """Both diff commands: check the options, warn when unverified, compare, write; the exit code."""
     from compliance.formats.evidence_changes import (
         render_diff_markdown,
         render_diff_text,
         render_json,
     )
+    from compliance.runs.diff_run import Trust
 
-    return {"text": render_diff_text, "json": render_json, "markdown": render_diff_markdown}[fmt](diff)
+    trust = Trust.from_options(key_path, no_verify)
+    if output:
+        check_output_file(output)
+    if no_verify:
+        _warn_unverified(what)
+    diff = compare(old, new, trust, catalog)
+    render = {"text": render_diff_text, "json": render_json, "markdown": render_diff_markdown}[fmt]
+    _emit(render(diff), output)
+    return 1 if diff.regression else 0
 
 
 @evidence_group.command("diff")
@@ -68,16 +81,9 @@ def _render_diff(diff: Any, fmt: str) -> bytes:
 def evidence_diff_command(old: str, new: str, key_path: str | None, no_verify: bool, fmt: str, output: str | None, catalog: Path | None) -> int:
     """What changed from packet OLD to packet NEW (directories or .tar.gz), both verified
     with --key first. Exit 0 no regression, 1 regression, 2 error."""
-    from compliance.runs.diff_run import Trust, diff_packets
+    from compliance.runs.diff_run import diff_packets
 
-    trust = Trust.from_options(key_path, no_verify)
-    if output:
-        check_output_file(output)
-    if no_verify:
-        _warn_unverified("packets")
-    diff = diff_packets(old, new, trust, catalog)
-    _emit(_render_diff(diff, fmt), output)
-    return 1 if diff.regression else 0
+    return _diff(diff_packets, "packets", old, new, key_path, no_verify, fmt, output, catalog)
 
 
 @evidence_group.command("log")
@@ -123,16 +129,9 @@ def evidence_log_command(
 def probe_diff_command(old: str, new: str, key_path: str | None, no_verify: bool, fmt: str, output: str | None, catalog: Path | None) -> int:
     """Drift of one host between two signed probe reports A and B, both verified with the
     host's public key (--key). Exit 0 no regression, 1 regression, 2 error."""
-    from compliance.runs.diff_run import Trust, diff_probe_reports
+    from compliance.runs.diff_run import diff_probe_reports
 
-    trust = Trust.from_options(key_path, no_verify)
-    if output:
-        check_output_file(output)
-    if no_verify:
-        _warn_unverified("probe reports")
-    diff = diff_probe_reports(old, new, trust, catalog)
-    _emit(_render_diff(diff, fmt), output)
-    return 1 if diff.regression else 0
+    return _diff(diff_probe_reports, "probe reports", old, new, key_path, no_verify, fmt, output, catalog)
 
 
 class CommandWithSubcommands(click.Command):

@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
 from compliance.catalog.loader import Catalog
-from compliance.errors import InputError, StorePathError, UnverifiedEvidenceError, VerificationError
-from compliance.evidence.export import export_file
+from compliance.errors import InputError, StorePathError, UnverifiedEvidenceError
+from compliance.evidence.export import packet_manifest, packet_results
 from compliance.evidence.layout import MANIFEST
-from compliance.evidence.manifest import Manifest, parse_manifest
 from compliance.evidence.packet import Packet
 from compliance.evidence.packet_verify import verify_packet
 from compliance.inputs.facts import join_option_path, parse_facts
@@ -60,7 +58,6 @@ from compliance.report.attestation_rows import attestation_views
 from compliance.report.coverage_matrix import coverage_matrix
 from compliance.signing.keys import PublicKey
 from compliance.util.fsutil import parse_json
-from compliance.util.validation import format_validation_error
 
 FAILING = frozenset({Status.FAIL, Status.ERROR})
 GOOD = frozenset({Status.PASS, Status.NOT_APPLICABLE})
@@ -154,13 +151,8 @@ def packet_snapshot(
     packet is an error, whether or not its signature was checked). ``as_release`` names
     the packet as the release being reported on, as :func:`release_snapshot` is named by
     the gate, so that both give the same diff."""
-    if MANIFEST not in packet.files:
-        raise InputError(packet.source, f"no {MANIFEST}: not an evidence packet")
-    try:
-        manifest = parse_manifest(packet.files[MANIFEST], MANIFEST)
-    except VerificationError as exc:
-        raise InputError(packet.source, str(exc)) from None
-    report = _results(packet, manifest)
+    manifest = packet_manifest(packet)
+    report = packet_results(packet, manifest)
     inputs: list[tuple[str, str, bytes | None]] = []
     for entry in manifest.inputs:
         data = packet.files.get(entry.file) if entry.file is not None else None
@@ -187,17 +179,6 @@ def release_ref(report: GateReport) -> EvidenceRef:
     )
 
 
-def _results(packet: Packet, manifest: Manifest) -> GateReport:
-    data = export_file(packet, "json")  # checked against its manifest entry
-    try:
-        report = GateReport.model_validate_json(data)
-    except ValidationError as exc:
-        raise InputError(packet.source, f"results.json: not the results of an assessment: {format_validation_error(exc)}") from None
-    if report.assessment.id != manifest.assessment_id:
-        raise InputError(packet.source, f"results.json is assessment {report.assessment.id} but {MANIFEST} names {manifest.assessment_id}")
-    return report
-
-
 def release_snapshot(
     report: GateReport,
     inputs: Iterable[tuple[str, str, bytes | None]],
@@ -220,21 +201,23 @@ def release_snapshot(
     by_kind: dict[str, list[tuple[str, bytes | None]]] = {}
     for kind, path, data in inputs:
         by_kind.setdefault(kind, []).append((path, data))
-    closures = [item for kind in CLOSURE_KINDS for item in by_kind.get(kind, [])]
-    if closures:
-        path, data = closures[0]
+
+    def first(kinds: tuple[str, ...], what: str) -> tuple[str, bytes] | None:
+        """The first input of these kinds, kept in full (a note says so when it is not)."""
+        found = [item for kind in kinds for item in by_kind.get(kind, [])]
+        if not found:
+            return None
+        path, data = found[0]
         if data is None:
-            snap.notes.append(f"{ref.source}: keeps the closure {path} by digest only: its store paths cannot be compared")
-        else:
-            snap.closure = closure_packages(data, f"{ref.source}: {path}")
-    facts = [item for kind in FACTS_KINDS for item in by_kind.get(kind, [])]
-    if facts:
-        path, data = facts[0]
-        if data is None:
-            snap.notes.append(f"{ref.source}: keeps the facts {path} by digest only: the options cannot be compared")
-        else:
-            source = f"{ref.source}: {path}"
-            snap.options = dict(_flatten_options(parse_facts(parse_json(data, source), source).options, ()))
+            snap.notes.append(f"{ref.source}: keeps the {what} {path} by digest only: it cannot be compared")
+            return None
+        return f"{ref.source}: {path}", data
+
+    if (closure := first(CLOSURE_KINDS, "closure")) is not None:
+        snap.closure = closure_packages(closure[1], closure[0])
+    if (facts := first(FACTS_KINDS, "facts")) is not None:
+        source, data = facts
+        snap.options = dict(_flatten_options(parse_facts(parse_json(data, source), source).options, ()))
     snap.vulns = _vulnerabilities(report.assessment, by_kind, ref.source, snap.notes)
     return snap
 

@@ -15,43 +15,19 @@ from __future__ import annotations
 
 import hashlib
 
-from pydantic import ValidationError
-
 from compliance.catalog.loader import Catalog
-from compliance.errors import InputError, VerificationError
+from compliance.errors import InputError
 from compliance.evidence.commands import verify_commands
-from compliance.evidence.export import export_file
-from compliance.evidence.layout import MANIFEST, RESULTS
-from compliance.evidence.manifest import InputEntry, Manifest, parse_manifest
+from compliance.evidence.export import packet_manifest, packet_results
+from compliance.evidence.layout import MANIFEST
+from compliance.evidence.manifest import InputEntry
 from compliance.evidence.packet import Packet
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.results import GateReport
 from compliance.models.subject import InputRef, Sbom
 from compliance.report.context import ReportContext
-from compliance.util.validation import format_validation_error
 
 SBOM_KINDS = ("sbom", "sbom-generated")
-
-
-def _manifest(packet: Packet) -> Manifest:
-    try:
-        return parse_manifest(packet.files[MANIFEST], MANIFEST)
-    except VerificationError as exc:
-        raise InputError(packet.source, str(exc)) from None
-
-
-def _results(packet: Packet, manifest: Manifest) -> GateReport:
-    data = export_file(packet, "json")  # checked against its manifest entry
-    try:
-        report = GateReport.model_validate_json(data)
-    except ValidationError as exc:
-        raise InputError(packet.source, f"{RESULTS}: not the results of an assessment: {format_validation_error(exc)}") from None
-    if report.assessment.id != manifest.assessment_id:
-        raise InputError(
-            packet.source,
-            f"{RESULTS} is assessment {report.assessment.id} but {MANIFEST} names {manifest.assessment_id}: the packet is damaged",
-        )
-    return report
 
 
 def _sbom(packet: Packet, inputs: list[InputEntry]) -> Sbom | None:
@@ -70,8 +46,8 @@ def report_from_packet(packet: Packet, catalog: Catalog | None) -> tuple[GateRep
     """The gate report and report context of a packet, every file taken through the manifest (a damaged packet is an error)."""
     if MANIFEST not in packet.files:
         raise InputError(packet.source, f"no {MANIFEST}: not an evidence packet")
-    manifest = _manifest(packet)
-    report = _results(packet, manifest)
+    manifest = packet_manifest(packet)
+    report = packet_results(packet, manifest)
     context = ReportContext(
         packet_id=manifest.packet_id,
         key_fingerprint=manifest.key_fingerprint,
