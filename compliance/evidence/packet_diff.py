@@ -80,6 +80,8 @@ VulnKey = tuple[str, str]  # (vulnerability id, component label)
 
 @dataclass(frozen=True)
 class VulnState:
+    """The verdict the results give a finding, with what identifies its weight."""
+
     verdict: str
     severity: str | None = None
     cvss: float | None = None
@@ -87,6 +89,8 @@ class VulnState:
 
 @dataclass(frozen=True)
 class Package:
+    """A store path's package name and version, as Nix's DrvName splits them."""
+
     name: str
     version: str | None
 

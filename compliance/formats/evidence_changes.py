@@ -26,6 +26,7 @@ def _verification(diff: EvidenceDiff) -> str:
 
 
 def render_diff_text(diff: EvidenceDiff) -> bytes:
+    """The diff for a terminal: each section's lines, then the verdict (NO CHANGE, CHANGED, REGRESSION)."""
     what = "probe report" if diff.kind.value == "probe-report" else "packet"
     out = [f"old {what}: {ref_text(diff.old)}", f"new {what}: {ref_text(diff.new)}", f"signatures: {_verification(diff)}"]
     for title, lines in diff_lines(diff).items():
@@ -47,6 +48,7 @@ def _md(text: str) -> str:
 
 
 def render_diff_markdown(diff: EvidenceDiff) -> bytes:
+    """The diff as a pull-request comment: regressions first, long sections folded."""
     what = "probe report" if diff.kind.value == "probe-report" else "release"
     if diff.empty:
         verdict = "no change"
@@ -81,6 +83,7 @@ def render_diff_markdown(diff: EvidenceDiff) -> bytes:
 
 
 def render_json(document: EvidenceDiff | EvidenceLog) -> bytes:
+    """The document as JSON (its published schema in evidence/), keys sorted."""
     return orjson.dumps(document.to_jsonable(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
@@ -116,10 +119,12 @@ def _table(rows: Iterable[list[str]]) -> list[str]:
 
 
 def render_log_text(log: EvidenceLog) -> bytes:
+    """The log as an aligned text table, one row per release."""
     return ("\n".join(_table(log_rows(log))) + "\n").encode("utf-8")
 
 
 def render_log_markdown(log: EvidenceLog) -> bytes:
+    """The log as a Markdown table."""
     rows = log_rows(log)
     out = ["| " + " | ".join(_md(c) for c in rows[0]) + " |", "|" + "---|" * len(rows[0])]
     out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows[1:]]

@@ -25,6 +25,8 @@ LOG_SCHEMA = "https://compliance-gate.dev/schemas/evidence-log/v1"
 
 
 class DiffKind(StrEnum):
+    """What the two sides are: releases compare closures and vulnerabilities, reports compare a host."""
+
     PACKET = "packet"  # two evidence packets (releases)
     PROBE = "probe-report"  # two signed probe reports of one host (drift)
 
@@ -43,6 +45,8 @@ class ControlChangeKind(StrEnum):
 
 
 class VulnChangeKind(StrEnum):
+    """What happened to one finding (a vulnerability in a component) between the two."""
+
     NEW = "new"  # reported only in the newer one
     FIXED = "fixed"  # reported only in the older one
     NEWLY_SUPPRESSED_BY_VEX = "newly_suppressed_by_vex"  # reported in both, a VEX statement now suppresses it
@@ -50,6 +54,8 @@ class VulnChangeKind(StrEnum):
 
 
 class PackageChangeKind(StrEnum):
+    """What happened to a package name of the closure, by its versions."""
+
     UPGRADED = "upgraded"
     DOWNGRADED = "downgraded"
     CHANGED = "changed"  # versions neither all higher nor all lower (several outputs, no version)
@@ -78,6 +84,8 @@ class ValueChange(Record):
 
 
 class ControlChange(Record):
+    """A control whose status (or waiver) changed, with the newer message to say why."""
+
     control_id: str
     title: str
     severity: Severity
@@ -101,6 +109,8 @@ class ObservedChange(Record):
 
 
 class ParamChange(Record):
+    """A parameter of a control whose value or source (default, or the profile that set it) changed."""
+
     control_id: str
     param: str
     old: Any = None
@@ -120,6 +130,8 @@ class OptionChange(Record):
 
 
 class PackageChange(Record):
+    """A package whose versions in the closure changed (versions in Nix's order)."""
+
     name: str
     kind: PackageChangeKind
     old_versions: list[str] = []
@@ -127,6 +139,8 @@ class PackageChange(Record):
 
 
 class ClosureChanges(Record):
+    """The closure's difference: store paths, packages by name, and the kernel."""
+
     compared: bool = Field(description="False when either side keeps no copy of its closure (digest only)")
     old_paths: int = 0
     new_paths: int = 0
@@ -137,6 +151,8 @@ class ClosureChanges(Record):
 
 
 class VulnChange(Record):
+    """A finding whose verdict changed, appeared or went; ``blocking`` is what gates."""
+
     id: str
     component: str
     kind: VulnChangeKind
@@ -148,6 +164,8 @@ class VulnChange(Record):
 
 
 class ClauseChange(Record):
+    """A framework clause whose standing changed."""
+
     framework: str
     clause: str
     old: str | None = Field(default=None, description="standing in the older one (None: not listed)")
@@ -198,6 +216,8 @@ class EvidenceDiff(Record):
 
 
 class FrameworkStanding(Record):
+    """How many clauses of a framework stand in each state, for one release."""
+
     framework: str
     counts: dict[str, int] = Field(description="clause standing → number of clauses")
 
@@ -218,5 +238,7 @@ class LogEntry(Record):
 
 
 class EvidenceLog(Record):
+    """The releases of ``compliance evidence log``, oldest first."""
+
     schema_: str = Field(default=LOG_SCHEMA, alias="$schema")
     releases: list[LogEntry] = Field(description="oldest first (by creation time, then packet id)")

@@ -17,6 +17,8 @@ from compliance.util.clock import isoformat
 
 @dataclass(frozen=True)
 class ChangeSection:
+    """One titled list of changes, cut to a readable length."""
+
     title: str
     lines: tuple[str, ...]
     more: int  # lines left out
@@ -24,6 +26,8 @@ class ChangeSection:
 
 @dataclass(frozen=True)
 class ChangesView:
+    """What the report prints of the changes since the previous release."""
+
     previous_id: str
     previous_created: str
     previous_verdict: str | None
@@ -35,6 +39,7 @@ class ChangesView:
 
 
 def changes_view(diff: EvidenceDiff) -> ChangesView:
+    """The section's view of ``diff``."""
     sections = tuple(
         ChangeSection(title, tuple(lines[:MAX_LISTED]), max(0, len(lines) - MAX_LISTED)) for title, lines in diff_lines(diff).items()
     )

@@ -65,6 +65,7 @@ def _catalog(catalog_dir: Path | None) -> Catalog:
 
 
 def packet_side(path: str, trust: Trust, catalog: Catalog | None, *, as_release: bool = False) -> Snapshot:
+    """The snapshot of the packet at ``path``, verified first (refused when it does not verify)."""
     packet = open_packet(path)
     verified = check_packet(packet, trust.key)
     return packet_snapshot(packet, verified=verified, catalog=catalog, as_release=as_release)
@@ -153,6 +154,7 @@ def evidence_log(arguments: list[str], trust: Trust, catalog_dir: Path | None = 
 
 
 def log_entry(snap: Snapshot) -> LogEntry:
+    """One release of the log, from its snapshot."""
     results = snap.assessment.results
     blocking = sorted(f"{key[0]} {key[1]}" for key, state in (snap.vulns or {}).items() if state.verdict == "blocking")
     clauses = []

@@ -34,15 +34,18 @@ def value_text(value: object, absent: bool = False) -> str:
 
 
 def control_label(kind: ControlChangeKind) -> str:
+    """How a kind of control change reads in a line."""
     return _CONTROL_LABELS[kind]
 
 
 def ref_text(ref: EvidenceRef) -> str:
+    """One side of a diff in a line: source, id, time and verdict."""
     verdict = f", verdict {ref.verdict}" if ref.verdict else ""
     return f"{ref.source} ({ref.id}, {ref.created.isoformat()}{verdict})"
 
 
 def cut_lines(lines: list[str], prefix: str = "  ") -> list[str]:
+    """``lines`` indented and cut at MAX_LISTED, with a count of the rest."""
     shown = [prefix + line for line in lines[:MAX_LISTED]]
     if len(lines) > MAX_LISTED:
         shown.append(f"{prefix}… and {len(lines) - MAX_LISTED} more (the JSON form lists every one)")
