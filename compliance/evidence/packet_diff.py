@@ -30,7 +30,6 @@ from compliance.evidence.layout import MANIFEST
 from compliance.evidence.packet import Packet
 from compliance.evidence.packet_verify import verify_packet
 from compliance.inputs.facts import join_option_path, parse_facts
-from compliance.inputs.scanners import load_vulnerability_reports
 from compliance.models.common import Status
 from compliance.models.evidence_history import (
     ClauseChange,
@@ -308,6 +307,9 @@ def _vulnerabilities(
         return None
     vulns = dict(judged)
     if kept:
+        # Every reader is imported only when there are reports to read.
+        from compliance.inputs.scanners import load_vulnerability_reports
+
         data = load_vulnerability_reports([(f"{source}: {path}", raw) for path, raw in kept])
         for finding in data.findings:
             key = (finding.id, finding.component.label)
