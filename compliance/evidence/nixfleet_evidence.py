@@ -21,8 +21,8 @@ ignored by nixfleet's readers, which skip fields they do not know.
 from __future__ import annotations
 
 import base64
-from datetime import UTC
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from compliance.models.common import Status

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -35,7 +36,7 @@ class SshHostSigner:
             key = serialization.load_ssh_private_key(data, password=None)
         except TypeError:
             raise SigningError(f"{path}: the key is encrypted; a host key is read without a password") from None
-        except (ValueError, serialization.UnsupportedAlgorithm):
+        except (ValueError, UnsupportedAlgorithm):
             raise SigningError(f"{path}: not an OpenSSH private key") from None
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise SigningError(f"{path}: only ed25519 host keys sign nixfleet evidence")
