@@ -31,7 +31,7 @@ from compliance.promote.readers.nixfleet import NixfleetReader
 from compliance.signing.keys import load_public_key
 from compliance.signing.ssh_host_signer import SshHostSigner
 from tests.support.cli import one_line_error, run
-from tests.support.promote import ENV, NONCE, T, Fleet, Spec, closure, fleet, lab_policy  # noqa: F401
+from tests.support.promote import ENV, NONCE, Fleet, Spec, T, closure, fleet, lab_policy  # noqa: F401
 from tests.test_promote_canonical import reference
 
 READER = NixfleetReader()
