@@ -93,8 +93,8 @@ def plan_jobs(hosts: Sequence[InventoryHost], defaults: FleetDefaults, formats: 
     lacks a key its formats need (before anything is probed)."""
     jobs = []
     for host in hosts:
-        key = host.key or defaults.key
-        nixfleet_key = host.nixfleet_key or defaults.nixfleet_key
+        key = host.key or _for(defaults.key, host)
+        nixfleet_key = host.nixfleet_key or _for(defaults.nixfleet_key, host)
         if "dsse" in formats and key is None:
             raise InputError(source, f"host {host.name}: no signing key (give key in the inventory, or --key)")
         if "nixfleet" in formats and nixfleet_key is None:
@@ -105,6 +105,11 @@ def plan_jobs(hosts: Sequence[InventoryHost], defaults: FleetDefaults, formats: 
             ssh_options=(*defaults.ssh_options, *host.ssh_options), key=key, nixfleet_key=nixfleet_key,
         ))
     return jobs
+
+
+def _for(path: str | None, host: InventoryHost) -> str | None:
+    """A default key path of the command line, ``{name}`` replaced by the host's name."""
+    return None if path is None else path.replace("{name}", host.name)
 
 
 class _Keys:
