@@ -231,7 +231,7 @@ def test_the_wave_file_is_an_inventory(lab: Lab, tmp_path: Path) -> None:
     out = tmp_path / "out"
     options = ["HostName=127.0.0.1", f"Port={server.port}", "User=root", f"HostKeyAlias=[127.0.0.1]:{server.port}"]
     result = run("probe", "--catalog", str(lab.catalog), "--profile", "fleet-test", "--inventory", str(wave),
-                 "--output-dir", str(out), "--key", str(lab.keys["web-1"][0]), "--ssh-identity", str(server.identity),
+                 "--output-dir", str(out), "--key", str(lab.base / "keys" / "{name}.key"), "--ssh-identity", str(server.identity),
                  "--ssh-known-hosts", str(server.known_hosts), *[a for o in options for a in ("--ssh-option", o)], env=ENV)
     assert result.code == 0, result.stderr
     report = verify_report((out / "web-1.dsse.json").read_bytes(), load_public_key(lab.keys["web-1"][1]), "web-1")
