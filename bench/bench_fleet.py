@@ -47,7 +47,7 @@ from compliance.models.control import CheckKind  # noqa: E402
 from compliance.promote.session import PromotionGate  # noqa: E402
 from compliance.runs.fleet_probe import FleetDefaults, plan_jobs, probe_fleet  # noqa: E402
 from compliance.runs.probe_run import run_probes  # noqa: E402
-from compliance.signing.keys import NativeSigner, write_key_pair  # noqa: E402
+from compliance.signing.keys import write_key_pair  # noqa: E402
 from tests.support.fixtures import fake_store_path  # noqa: E402
 from tests.support.sshd import SshServer, start_sshd  # noqa: E402
 
