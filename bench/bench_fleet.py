@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_probe import timed  # noqa: E402
+from bench.bench_probe import NOT_ON_NIXOS, timed  # noqa: E402
 from bench.bench_promote import NONCE, NOW, SCRATCH, healthy, write_probe_wave  # noqa: E402
 from compliance.catalog.loader import load_catalog  # noqa: E402
 from compliance.catalog.selection import SelectedControl, Selection, select  # noqa: E402
@@ -51,7 +51,6 @@ from compliance.signing.keys import write_key_pair  # noqa: E402
 from tests.support.fixtures import fake_store_path  # noqa: E402
 from tests.support.sshd import SshServer, start_sshd  # noqa: E402
 
-NOT_ON_NIXOS = ["/root/.pyenv", "/root/.rustup", "/root/.cargo", "/usr", "/srv", "/work"]
 TARGET_RATIO = 8.0
 PASSWORD = "bench-fleet"
 WAVE_PROFILE = ["CM-01", "HK-01", "IA-10"]
