@@ -42,7 +42,7 @@ from bench.bench_promote import NONCE, NOW, SCRATCH, healthy, write_probe_wave  
 from compliance.catalog.loader import load_catalog  # noqa: E402
 from compliance.catalog.selection import SelectedControl, Selection, select  # noqa: E402
 from compliance.hosts.filesystem import LocalHost  # noqa: E402
-from compliance.inputs.inventory import InventoryHost  # noqa: E402
+from compliance.inputs.host_inventory import InventoryHost  # noqa: E402
 from compliance.models.control import CheckKind  # noqa: E402
 from compliance.promote.session import PromotionGate  # noqa: E402
 from compliance.runs.fleet_probe import FleetDefaults, plan_jobs, probe_fleet  # noqa: E402

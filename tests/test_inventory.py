@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compliance.errors import InputError
-from compliance.inputs.inventory import InventoryHost, load_inventory
+from compliance.inputs.host_inventory import InventoryHost, load_inventory
 from tests.support.fixtures import fake_store_path
 
 CLOSURE = fake_store_path("nixos-system-web-1-1")

@@ -27,7 +27,7 @@ from compliance.errors import ComplianceError, InputError, UsageError
 from compliance.evidence.nixfleet_evidence import sign_evidence
 from compliance.evidence.probe_report import sign_report
 from compliance.hosts.ssh import SshHost, SshTarget
-from compliance.inputs.inventory import InventoryHost
+from compliance.inputs.host_inventory import InventoryHost
 from compliance.models.common import Status
 from compliance.models.probe import ProbeReport
 from compliance.runs.probe_run import run_probes
