@@ -28,7 +28,7 @@ python3Packages.buildPythonApplication {
     pynacl
     jinja2
     weasyprint
-    spdx-tools
+    packaging
     cyclonedx-python-lib
     jsonschema-rs
     rich
