@@ -34,6 +34,8 @@ python3Packages.buildPythonApplication {
     rich
     sh
     pyyaml
+    uvicorn
+    httptools
   ];
 
   makeWrapperArgs = [
