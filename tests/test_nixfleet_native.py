@@ -52,7 +52,7 @@ def _probe_nixfleet(fleet: Fleet, host_key: Path, out: Path, spec: Spec) -> Any:
     spec = replace(spec, at=spec.at - 1)  # a root of its own, apart from the fleet's reports
     root = fleet.base / "roots" / spec.label
     if not root.exists():
-        root = fleet._root(spec)
+        root = fleet.root(spec)
     out.mkdir(parents=True, exist_ok=True)
     return run("probe", "--catalog", str(fleet.catalog), "--profile", "wave-test", "--root", str(root),
                "--key", str(fleet.key(spec.host)[0]), "--nonce", spec.nonce, "--expect-closure", closure(spec.host),
