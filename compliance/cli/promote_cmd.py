@@ -8,7 +8,7 @@ import click
 
 from compliance.errors import UsageError
 
-FORMATS = ["text", "json", "dsse"]
+FORMATS = ["text", "json", "dsse", "nixfleet-events"]
 SERVE_ONLY = ("tls_cert", "tls_key", "client_ca", "token_file", "agent_token_file", "quarantine")
 
 
@@ -17,9 +17,9 @@ SERVE_ONLY = ("tls_cert", "tls_key", "client_ca", "token_file", "agent_token_fil
 @click.option("--reports", required=True, metavar="DIR", help="Folder of the hosts' reports (probe reports; nixfleet evidence.json with its .sig).")
 @click.option("--nonce", required=True, metavar="N", help="The wave's nonce, as issued to the probes (must be the wave file's).")
 @click.option("--policy", "policy_path", metavar="F", help="Promotion policy (TOML or JSON). Default: every host reports within the hour; critical and high failures roll back, medium ones and errors hold.")
-@click.option("--format", "formats", multiple=True, metavar="FMT", help="Decision on standard output: text (default) or json.")
+@click.option("--format", "formats", multiple=True, metavar="FMT", help="Decision on standard output: text (default), json or nixfleet-events.")
 @click.option("--output", "-o", "outputs", multiple=True, metavar="[FMT=]F",
-              help="Write the decision to F: text, json, or dsse (signed with --key). Repeatable.")
+              help="Write the decision to F: text, json, dsse (signed with --key), or nixfleet-events (JSON Lines of nixfleet compliance-failure / runtime-gate-error reports). Repeatable.")
 @click.option("--key", metavar="K", help="Signing key for the dsse decision (cosign-compatible; password in COSIGN_PASSWORD).")
 @click.option("--serve", "serve_address", metavar="HOST:PORT",
               help="Serve instead (the report service): GET /wave, POST /reports (verified reports are stored in DIR), GET /decision.")
@@ -93,6 +93,10 @@ def promote_command(
         rendered["json"] = decision_json(decision)
     if "dsse" in wanted and signer is not None:
         rendered["dsse"] = sign_decision(decision, signer)
+    if "nixfleet-events" in wanted:
+        from compliance.promote.nixfleet_events import nixfleet_events_jsonl
+
+        rendered["nixfleet-events"] = nixfleet_events_jsonl(decision)
     write_outputs(rendered, stdout, to_files)
     return decision.exit_code
 

@@ -1,5 +1,6 @@
 """``compliance probe`` end to end: select the runtime checks, open the host, probe, sign,
-write the report.
+write the report (and, with ``--nixfleet-dir``, nixfleet-compliance's evidence.json);
+with ``--inventory``, every host of an inventory (:mod:`compliance.runs.fleet_probe`).
 
 The key is decrypted (scrypt takes a moment) while the host is probed; nothing is written
 until the signed report is complete.
@@ -8,6 +9,7 @@ until the signed report is complete.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,31 +17,48 @@ from pathlib import Path
 from compliance.catalog.loader import load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.errors import UsageError
+from compliance.evidence.nixfleet_evidence import sign_evidence
 from compliance.evidence.probe_report import sign_report
+from compliance.inputs.host_inventory import Inventory, load_inventory
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.probe import ProbeReport
 from compliance.models.run_options import catalog_dir_option, option, profiles_option
+from compliance.runs.fleet_probe import (
+    FORMATS,
+    FleetDefaults,
+    FleetJob,
+    HostRun,
+    plan_jobs,
+    probe_fleet,
+)
 from compliance.runs.host_open import open_host
 from compliance.runs.outputs import check_output_file
 from compliance.runs.probe_run import run_probes
 from compliance.signing.keys import NativeSigner
+from compliance.signing.ssh_host_signer import SshHostSigner
 from compliance.util import clock
-from compliance.util.fsutil import atomic_write
+from compliance.util.fsutil import atomic_write_all
 
 STORE_PATH_PREFIX = "/nix/store/"
 MAX_NONCE_LENGTH = 512
+MAX_PARALLEL = 256
+# Exit code of an inventory run in which some host has no report (unreachable, failed,
+# timed out); the reports of the others are written. 2 stays "nothing was probed".
+SOME_HOSTS_FAILED = 4
 
 
 @dataclass
 class ProbeOptions:
     """Everything ``compliance probe`` takes, declared once (the CLI is built from it)."""
 
-    key: str = field(metadata=option(
-        "--key", metavar="K", help="Signing key (cosign-compatible; password in COSIGN_PASSWORD)."))
-    nonce: str = field(metadata=option(
-        "--nonce", metavar="N", help="The wave's nonce: binds the report to this wave."))
-    output: str = field(metadata=option(
+    key: str | None = field(default=None, metadata=option(
+        "--key", metavar="K", help="Signing key (cosign-compatible; password in COSIGN_PASSWORD). "
+                                   "With --inventory: of hosts that name none ({name}: the host's name)."))
+    nonce: str | None = field(default=None, metadata=option(
+        "--nonce", metavar="N", help="The wave's nonce: binds the report to this wave "
+                                     "(default with a wave file as --inventory: the wave's)."))
+    output: str | None = field(default=None, metadata=option(
         "--output", "-o", metavar="F", help="Where to write the signed report (a DSSE envelope)."))
     profiles: list[str] = field(default_factory=list, metadata=profiles_option())
     root: str | None = field(default=None, metadata=option(
@@ -58,6 +77,25 @@ class ProbeOptions:
         "--timeout", minimum=1, show_default=True,
         help="Time limit of one check, and of each command or file-system walk the probes run, in seconds."))
     catalog: Path | None = field(default=None, metadata=catalog_dir_option())
+    nixfleet_dir: str | None = field(default=None, metadata=option(
+        "--nixfleet-dir", metavar="DIR",
+        help="Also write nixfleet-compliance evidence.json, .sig and evidence.host.pub into DIR (needs --nixfleet-key)."))
+    nixfleet_key: str | None = field(default=None, metadata=option(
+        "--nixfleet-key", metavar="FILE",
+        help="The host's OpenSSH ed25519 private key (e.g. /etc/ssh/ssh_host_ed25519_key) that signs evidence.json "
+             "(--inventory: of hosts that name none)."))
+    inventory: str | None = field(default=None, metadata=option(
+        "--inventory", metavar="FILE",
+        help="Probe every host of FILE over SSH (inventory TOML/JSON, a wave file, or an Ansible YAML inventory)."))
+    output_dir: str | None = field(default=None, metadata=option(
+        "--output-dir", metavar="DIR",
+        help="--inventory: the folder of the reports (HOST.dsse.json; HOST/evidence.json with --format nixfleet)."))
+    formats: list[str] = field(default_factory=list, metadata=option(
+        "--format", metavar="FMT", help="--inventory: dsse or nixfleet, the reports written per host (repeatable; default dsse)."))
+    parallel: int = field(default=8, metadata=option(
+        "--parallel", minimum=1, show_default=True, help=f"--inventory: hosts probed at the same time (at most {MAX_PARALLEL})."))
+    host_timeout: float = field(default=600.0, metadata=option(
+        "--host-timeout", minimum=1, show_default=True, help="--inventory: time limit of one host's whole run, in seconds."))
 
 
 @dataclass(frozen=True)
@@ -97,10 +135,25 @@ def runtime_selection(opts: ProbeOptions) -> tuple[Selection, str]:
 
 
 def probe_command(opts: ProbeOptions) -> ProbeWritten:
-    """Probe the host the options name and write its signed report."""
+    """Probe the host the options name and write its signed report (and its nixfleet
+    evidence, with ``--nixfleet-dir``)."""
+    if opts.output_dir is not None or opts.formats:
+        raise UsageError("--output-dir and --format go with --inventory (one host: -o and --nixfleet-dir)")
+    if opts.nonce is None:
+        raise UsageError("--nonce is required")
+    if opts.key is None:
+        raise UsageError("--key is required")
+    if opts.output is None and opts.nixfleet_dir is None:
+        raise UsageError("--output (or --nixfleet-dir) is required")
+    if (opts.nixfleet_dir is None) != (opts.nixfleet_key is None):
+        raise UsageError("--nixfleet-dir and --nixfleet-key go together")
     nonce = check_nonce(opts.nonce)
     expected = expected_closure(opts.expect_closure)
-    check_output_file(opts.output)
+    if opts.output is not None:
+        check_output_file(opts.output)
+    if opts.nixfleet_dir is not None and not Path(opts.nixfleet_dir).is_dir():
+        raise UsageError(f"--nixfleet-dir {opts.nixfleet_dir}: no such folder")
+    host_signer = SshHostSigner.from_file(opts.nixfleet_key) if opts.nixfleet_key is not None else None
     pool = ThreadPoolExecutor(max_workers=1)
     pending_signer = pool.submit(NativeSigner.from_file, opts.key)
     try:
@@ -114,8 +167,67 @@ def probe_command(opts: ProbeOptions) -> ProbeWritten:
     finally:
         pool.shutdown(wait=True)
     report = report.model_copy(update={"signer": signer.public_key.fingerprint})
-    atomic_write(opts.output, sign_report(report, signer))
+    files: list[tuple[str | Path, bytes]] = []
+    if opts.output is not None:
+        files.append((opts.output, sign_report(report, signer)))
+    if opts.nixfleet_dir is not None and host_signer is not None:
+        files.extend((Path(opts.nixfleet_dir) / name, data) for name, data in sign_evidence(report, host_signer).files().items())
+    atomic_write_all(files)
     counts = report.assessment.counts().by_status
     summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
-    line = f"{opts.output}: {report.assessment.subject.name or report.host.address}: {len(report.assessment.results)} controls ({summary})"
-    return ProbeWritten(report, opts.output, line)
+    where = opts.output if opts.output is not None else f"{opts.nixfleet_dir}/evidence.json"
+    line = f"{where}: {report.assessment.subject.name or report.host.address}: {len(report.assessment.results)} controls ({summary})"
+    return ProbeWritten(report, where, line)
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    """An inventory run, checked and ready: nothing is probed until :func:`fleet_command`."""
+
+    inventory: Inventory
+    jobs: list[FleetJob]
+    nonce: str
+    formats: tuple[str, ...]
+
+
+def plan_fleet(opts: ProbeOptions, check_wave: Callable[[str], object] | None = None) -> FleetPlan:
+    """The inventory's hosts with their keys, or a usage or input error before anything runs.
+    ``check_wave`` validates a wave file given as inventory as the wave gate reads it."""
+    assert opts.inventory is not None
+    if opts.root or opts.host_url or opts.output or opts.nixfleet_dir or opts.expect_closure:
+        raise UsageError("--inventory probes the hosts it lists: --root, --host, -o, --nixfleet-dir and "
+                         "--expect-closure do not apply (expected closures come from the inventory)")
+    if opts.output_dir is None:
+        raise UsageError("--inventory needs --output-dir")
+    if Path(opts.output_dir).exists() and not Path(opts.output_dir).is_dir():
+        raise UsageError(f"--output-dir {opts.output_dir}: not a folder")
+    if opts.parallel > MAX_PARALLEL:
+        raise UsageError(f"--parallel {opts.parallel}: at most {MAX_PARALLEL}")
+    formats = tuple(dict.fromkeys(opts.formats)) or ("dsse",)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise UsageError(f"--format {unknown[0]}: expected {' or '.join(FORMATS)}")
+    listed = load_inventory(opts.inventory)
+    nonce = opts.nonce
+    if listed.kind == "wave":
+        if check_wave is not None:
+            check_wave(opts.inventory)
+        if nonce is not None and nonce != listed.nonce:
+            raise UsageError(f"--nonce {nonce}: not the nonce of the wave file {opts.inventory}")
+        nonce = listed.nonce
+    if nonce is None:
+        raise UsageError("--nonce is required (unless --inventory is the wave file)")
+    defaults = FleetDefaults(identity=opts.ssh_identity, known_hosts=opts.ssh_known_hosts,
+                             ssh_options=tuple(opts.ssh_options), key=opts.key, nixfleet_key=opts.nixfleet_key)
+    jobs = plan_jobs(listed.hosts, defaults, formats, opts.inventory)
+    return FleetPlan(listed, jobs, check_nonce(nonce), formats)
+
+
+def fleet_command(opts: ProbeOptions, plan: FleetPlan, *, on_start: Callable[[FleetJob], None] | None = None,
+                  on_done: Callable[[HostRun], None] | None = None) -> list[HostRun]:
+    """Probe every host of the plan; one outcome per host, in the inventory's order."""
+    assert opts.output_dir is not None
+    selection, digest = runtime_selection(opts)
+    return probe_fleet(plan.jobs, selection, catalog_digest=digest, nonce=plan.nonce, created=clock.now(),
+                       output_dir=opts.output_dir, formats=plan.formats, parallel=opts.parallel, timeout=opts.timeout,
+                       host_timeout=opts.host_timeout, on_start=on_start, on_done=on_done)

@@ -67,9 +67,35 @@ def sshd_server(tmp_path: Path) -> Iterator[SshServer]:
         yield server
 
 
+# A host of its own on this machine: its own host name (UTS namespace) and its own
+# /run/current-system (a private /run and /nix/store in a mount namespace), so that
+# several sshd instances on loopback answer as several NixOS hosts.
+NAMESPACED = """set -e
+hostname "$1"
+mount -t tmpfs -o mode=0755 none /run
+mkdir -p /run/sshd
+if [ -n "$2" ]; then
+  mount -t tmpfs -o mode=0755 none /nix/store
+  mkdir -p "$2"
+  ln -s "$2" /run/current-system
+  ln -s "$2" /run/booted-system
+fi
+shift 2
+exec "$@"
+"""
+
+
+def can_namespace() -> bool:
+    if not have_sshd() or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "--uts", "--mount", "--propagation", "private", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
 @contextlib.contextmanager
-def start_sshd(base: Path) -> Iterator[SshServer]:
-    """Start sshd with everything it needs under ``base``; stop it on exit."""
+def start_sshd(base: Path, *, hostname: str | None = None, closure: str | None = None) -> Iterator[SshServer]:
+    """Start sshd with everything it needs under ``base``; stop it on exit. With
+    ``hostname``, in namespaces where it is that host, running ``closure``."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation folder
     base.mkdir(parents=True)
     _keygen(base / "host_key")
@@ -93,7 +119,11 @@ def start_sshd(base: Path) -> Iterator[SshServer]:
     known_hosts.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
     log = base / "sshd.log"
     with log.open("wb") as handle:
-        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stdout=handle, stderr=subprocess.STDOUT)
+        argv = [SSHD, "-D", "-e", "-f", str(config)]
+        if hostname is not None:
+            argv = ["unshare", "--uts", "--mount", "--propagation", "private", "sh", "-c", NAMESPACED, "sh",
+                    hostname, closure or "", *argv]
+        proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT)
     try:
         for _ in range(200):  # readiness, not a timed assertion
             if proc.poll() is not None:
