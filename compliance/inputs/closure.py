@@ -13,13 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from compliance.errors import InputError, StorePathError
+from compliance.errors import InputError, MalformedJSON, StorePathError
 from compliance.models.subject import NIX_STORE, Closure, StorePathInfo
 from compliance.nix import command as nix
 from compliance.nix.storepath import parse_store_path, split_name
 from compliance.util.fsutil import parse_json, read_bytes
+from compliance.util.jsonparse import loads_json
 
 
 def read_closure(spec: str, *, store: str | None = None) -> tuple[Closure, bytes]:
@@ -66,8 +65,8 @@ def parse_closure(data: bytes, source: str, *, roots: tuple[str, ...] | None = N
         return parse_path_info(parse_json(data, source), source, roots=roots)
     if not stripped.startswith((b"/", b"#")):
         try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            doc = loads_json(data)
+        except MalformedJSON:
             raise InputError(source, "neither path-info JSON nor a listing of store paths") from None
         raise InputError(source, f"top-level JSON is a {_kind(doc)}, expected a list or an object")
     return parse_listing(data, source)

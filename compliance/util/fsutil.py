@@ -17,9 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from compliance.errors import InputError, UsageError
+from compliance.errors import InputError, MalformedJSON, UsageError
+from compliance.util.jsonparse import loads_json
 
 MAX_INPUT_BYTES = 1 << 30
 
@@ -56,9 +55,9 @@ def parse_json(data: bytes, source: str | Path) -> Any:
     if not data.strip():
         raise InputError(source, "empty file, expected JSON")
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(source, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        return loads_json(data)
+    except MalformedJSON as exc:
+        raise InputError(source, f"invalid JSON: {exc.problem}") from None
 
 
 def load_json(path: str | Path, *, what: str = "JSON file") -> Any:
