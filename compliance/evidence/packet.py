@@ -75,6 +75,8 @@ def _read_directory(root: Path, limits: Limits) -> Packet:
             total += len(files[relative])
             if total > limits.max_total_bytes:
                 raise UnsafeArchiveError(f"{root}: holds more than {limits.max_total_bytes} bytes (refused)")
+    if not files and not problems and not directories:
+        raise InputError(root, "an empty directory, no manifest.json: not an evidence packet")
     return Packet(str(root), files, problems, frozenset(directories))
 
 

@@ -85,5 +85,5 @@ def read_document(doc: Any, source: str) -> ReadResult:
 def _toml(text: str) -> dict[str, Any] | None:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return None
