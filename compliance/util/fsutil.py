@@ -150,6 +150,30 @@ def read_text(path: str | Path, *, what: str = "file") -> str:
         raise InputError(path, f"not UTF-8 text (byte {exc.start})") from None
 
 
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+
+
+def without_bom(data: bytes, source: str | Path) -> bytes:
+    """``data`` as UTF-8 without a byte-order mark. Windows tools write SBOMs and reports
+    in UTF-16 or with a UTF-8 BOM; the readers take UTF-8 only, so a text that declares its
+    encoding by a BOM is decoded by it and re-encoded. Without a BOM, nothing changes."""
+    if data[:1] not in (b"\x00", b"\xef", b"\xfe", b"\xff"):
+        return data
+    for mark, encoding in _BOMS:
+        if data.startswith(mark):
+            try:
+                return data[len(mark):].decode(encoding).encode("utf-8")
+            except UnicodeError as exc:
+                raise InputError(source, f"starts with a {encoding.upper()} byte-order mark but is not {encoding.upper()} text ({exc})") from None
+    return data
+
+
 def parse_json(data: bytes, source: str | Path) -> Any:
     if not data.strip():
         raise InputError(source, "empty file, expected JSON")

@@ -15,7 +15,7 @@ from compliance.inputs.sbom import cdx_reader as cyclonedx
 from compliance.inputs.sbom import spdx_json_reader as spdx_json
 from compliance.inputs.sbom import spdx_tag_reader as spdx_tag
 from compliance.models.subject import Sbom
-from compliance.util.fsutil import parse_json, read_bytes
+from compliance.util.fsutil import parse_json, read_bytes, without_bom
 
 
 def read_sbom(path: str | Path) -> Sbom:
@@ -24,6 +24,7 @@ def read_sbom(path: str | Path) -> Sbom:
 
 
 def parse_sbom(data: bytes, source: str) -> Sbom:
+    data = without_bom(data, source)
     head = data.lstrip()[:1]
     if not head:
         raise InputError(source, "empty file, expected an SBOM")
