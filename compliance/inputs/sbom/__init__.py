@@ -44,9 +44,15 @@ def parse_sbom_document(doc: Any, source: str) -> Sbom:
     if not isinstance(doc, dict):
         raise InputError(source, "unknown SBOM format: top-level JSON is not an object")
     if doc.get("bomFormat") == "CycloneDX":
-        return cyclonedx.parse(doc, source)
-    if "spdxVersion" in doc:
-        return spdx_json.parse(doc, source)
+        sbom = cyclonedx.parse(doc, source)
+    elif "spdxVersion" in doc:
+        sbom = spdx_json.parse(doc, source)
+    else:
+        sbom = None
+    if sbom is not None:
+        from compliance.inputs.sbom.sbom_schema import judge_json
+
+        return sbom.model_copy(update={"conformance": judge_json(doc, sbom.format, sbom.spec_version)})
     if "@context" in doc and "spdx" in str(doc.get("@context")):
         raise InputError(source, "SPDX 3 JSON-LD is not supported yet; export SPDX 2.3")
     raise InputError(source, "unknown SBOM format: JSON without 'bomFormat: CycloneDX' or 'spdxVersion'")
