@@ -133,3 +133,13 @@ def test_a_packet_manifest_with_a_duplicate_key_is_invalid_evidence() -> None:
     with pytest.raises(VerificationError) as caught:
         parse_manifest(b'{"files": [], "files": []}', "manifest.json")
     assert str(caught.value) == 'manifest.json: not JSON (duplicate key "files")'
+
+
+def test_nesting_orjson_cannot_write_back_is_still_checked() -> None:
+    """orjson reads 1024 levels but writes 255: between the two, the count falls back to
+    the exact parse (found by tests/test_fuzz_readers.py)."""
+    deep = "[" * 300 + '{"a": 1}' + "]" * 300
+    assert loads_json(deep.encode()) is not None
+    with pytest.raises(MalformedJSON) as caught:
+        loads_json(("[" * 300 + '{"a": 1, "a": 2}' + "]" * 300).encode())
+    assert caught.value.problem == 'duplicate key "a"'
