@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from compliance.errors import UsageError, VerificationError
+from compliance.errors import HashFormatError, UsageError, VerificationError
 from compliance.evidence.layout import (
     MANIFEST,
     MANIFEST_BUNDLE,
@@ -40,7 +40,7 @@ from compliance.evidence.manifest import Manifest, PacketIdentity, parse_manifes
 from compliance.evidence.packet import Packet
 from compliance.evidence.predicate import GatePredicate, statement_subjects
 from compliance.models.results import GateReport
-from compliance.nix.hashes import HashFormatError, to_hex
+from compliance.nix.hashes import to_hex
 from compliance.signing.bundle import (
     bundle_envelope,
     parse_bundle,
