@@ -75,7 +75,7 @@ def timed(runs: int, action: Callable[[], object]) -> tuple[float, float, object
 
 def probe_once(make_host: Callable[[], Host], selection: Selection, signer: NativeSigner) -> str:
     with make_host() as host:
-        report = run_probes(host, selection, catalog_digest="bench", nonce="bench", signer_fingerprint=signer.public_key.fingerprint,
+        report = run_probes(host, selection, catalog_digest="bench", nonce="bench-nonce-0123456", signer_fingerprint=signer.public_key.fingerprint,
                             created=datetime.now(UTC))
     sign_report(report, signer)
     counts = report.assessment.counts().by_status
@@ -117,7 +117,7 @@ def main() -> int:
         key = Path(tmp) / "host.key"
         key.write_bytes(key_pem)
         env = {**os.environ, "COSIGN_PASSWORD": PASSWORD.decode()}
-        cli = [str(ROOT / ".venv/bin/compliance"), "probe", "--key", str(key), "--nonce", "bench", "-o", str(Path(tmp) / "r.json")]
+        cli = [str(ROOT / ".venv/bin/compliance"), "probe", "--key", str(key), "--nonce", "bench-nonce-0123456", "-o", str(Path(tmp) / "r.json")]
         best, median, _ = timed(args.runs, lambda: subprocess.run(cli, env=env, capture_output=True, check=True))
         lines.append(row("local, `compliance probe` end to end (start-up, key, sign, write)", best, median, "default walk"))
 

@@ -94,6 +94,7 @@ def generate_sbom(closure: list[dict[str, Any]], seed: int = 1) -> dict[str, Any
         component: dict[str, Any] = {
             "type": "library",
             "bom-ref": path,
+            "supplier": {"name": "nixpkgs", "url": ["https://github.com/NixOS/nixpkgs"]},
             "name": name,
             "version": version or "",
             "purl": f"pkg:nix/{name}@{version}" if version else f"pkg:nix/{name}",
@@ -107,7 +108,8 @@ def generate_sbom(closure: list[dict[str, Any]], seed: int = 1) -> dict[str, Any
     return {
         "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
         "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
-        "metadata": {"timestamp": "2024-10-21T00:00:00Z", "component": {**top, "type": "application"}},
+        "metadata": {"timestamp": "2024-10-21T00:00:00Z", "tools": {"components": [{"type": "application", "name": "bombon", "version": "0.4.0"}]},
+                     "component": {**top, "type": "application"}},
         "components": components[:-1],
         "dependencies": dependencies,
     }

@@ -119,3 +119,13 @@ class StorePathError(ValueError):
 
 class HashFormatError(ValueError):
     """A digest that is not valid in the Nix hash encoding it claims."""
+
+
+class MalformedJSON(ValueError):
+    """Bytes that are not JSON this tool accepts: a syntax error, a key written twice in one
+    object, nesting deeper than the parser's limit. It carries no file name: the caller wraps
+    it into an :class:`InputError` (an input) or a :class:`VerificationError` (signed evidence)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(problem)

@@ -214,9 +214,17 @@ def test_cli_unreadable_input_exits_2_with_one_line(files: dict[str, bytes], key
     assert no_key.code == 2 and "--key" in no_key.stderr
 
 
-def test_an_empty_directory_is_an_invalid_packet(keys: KeyPair, tmp_path: Path) -> None:
+def test_an_empty_directory_is_not_a_packet(keys: KeyPair, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     result = run("evidence", "verify", str(tmp_path / "empty"), "--key", str(keys.public))
+    assert result.code == 2
+    assert one_line_error(result) == f"compliance: {tmp_path / 'empty'}: an empty directory, no manifest.json: not an evidence packet"
+
+
+def test_a_folder_holding_something_else_is_an_invalid_packet(keys: KeyPair, tmp_path: Path) -> None:
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a packet")
+    result = run("evidence", "verify", str(tmp_path / "other"), "--key", str(keys.public))
     assert result.code == 1
     assert "manifest.json: missing from the packet" in result.stdout
     assert "SKIPPED files" in result.stdout

@@ -37,7 +37,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return folder / "host.key", folder / "host.pub"
 
 
-def _probe(keys: tuple[Path, Path], out: Path, *args: str, nonce: str = "wave-42") -> subprocess.CompletedProcess[str] | Any:
+def _probe(keys: tuple[Path, Path], out: Path, *args: str, nonce: str = "wave-42-7f3c9a2e5b") -> subprocess.CompletedProcess[str] | Any:
     return run("probe", "--key", str(keys[0]), "--nonce", nonce, "-o", str(out), *args, env=PASSWORD)
 
 
@@ -58,7 +58,7 @@ def test_local_report_is_signed_and_bound_to_this_host(keys: tuple[Path, Path], 
     result = _probe(keys, out)
     assert result.code == 0, result.stderr
     report = verify_report(out.read_bytes(), load_public_key(keys[1]), str(out))
-    assert report.nonce == "wave-42"
+    assert report.nonce == "wave-42-7f3c9a2e5b"
     assert report.host.transport == "local"
     assert report.host.machine_id == Path("/etc/machine-id").read_text().strip()
     assert report.host.boot_id == Path("/proc/sys/kernel/random/boot_id").read_text().strip()
@@ -114,7 +114,7 @@ def test_tampered_replayed_or_foreign_reports_do_not_verify(keys: tuple[Path, Pa
         verify_report(out.read_bytes(), load_public_key(tmp_path / "other.pub"), "wrong key")
     report = verify_report(out.read_bytes(), key, "genuine")
     # What a replay would have to fake is signed (the wave gate holds reports to it: test_promote_forgery).
-    assert (report.nonce, report.host.name) == ("wave-42", Path("/proc/sys/kernel/hostname").read_text().strip())
+    assert (report.nonce, report.host.name) == ("wave-42-7f3c9a2e5b", Path("/proc/sys/kernel/hostname").read_text().strip())
 
 
 @requires_sshd
@@ -169,13 +169,13 @@ def test_offline_root_report_says_what_it_cannot_see(keys: tuple[Path, Path], tm
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--key", "{tmp}/absent.key", "--nonce", "n"], "absent.key: no such private key"),
+        (["--key", "{tmp}/absent.key", "--nonce", "n" * 16], "absent.key: no such private key"),
         (["--key", "{key}", "--nonce", "two words"], "--nonce"),
-        (["--key", "{key}", "--nonce", "n", "--root", "{tmp}/absent"], "--root must be a directory"),
-        (["--key", "{key}", "--nonce", "n", "--root", "{tmp}", "--host", "ssh://h"], "mutually exclusive"),
-        (["--key", "{key}", "--nonce", "n", "--host", "ssh://root@127.0.0.1:1"], "SSH connection failed"),
-        (["--key", "{key}", "--nonce", "n", "--expect-closure", "/etc"], "not a store path"),
-        (["--key", "{key}", "--nonce", "n", "--profile", "no-such-profile"], "unknown profile"),
+        (["--key", "{key}", "--nonce", "n" * 16, "--root", "{tmp}/absent"], "--root must be a directory"),
+        (["--key", "{key}", "--nonce", "n" * 16, "--root", "{tmp}", "--host", "ssh://h"], "mutually exclusive"),
+        (["--key", "{key}", "--nonce", "n" * 16, "--host", "ssh://root@127.0.0.1:1"], "SSH connection failed"),
+        (["--key", "{key}", "--nonce", "n" * 16, "--expect-closure", "/etc"], "not a store path"),
+        (["--key", "{key}", "--nonce", "n" * 16, "--profile", "no-such-profile"], "unknown profile"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(keys: tuple[Path, Path], tmp_path: Path, args: list[str], message: str) -> None:
@@ -188,7 +188,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(keys: tuple[Path, Path]
 
 
 def test_a_wrong_key_password_is_exit_2(keys: tuple[Path, Path], tmp_path: Path) -> None:
-    result = run("probe", "--key", str(keys[0]), "--nonce", "n", "-o", str(tmp_path / "r.json"), env={"COSIGN_PASSWORD": "wrong"})
+    result = run("probe", "--key", str(keys[0]), "--nonce", "n" * 16, "-o", str(tmp_path / "r.json"), env={"COSIGN_PASSWORD": "wrong"})
     assert result.code == 2 and "wrong password" in one_line_error(result)
 
 

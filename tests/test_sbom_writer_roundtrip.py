@@ -20,6 +20,7 @@ from compliance.inputs.closure import parse_closure
 from compliance.inputs.sbom import parse_sbom
 from compliance.models.subject import Closure
 from compliance.nix.hashes import NIX32, nix32_encode, to_sri
+from compliance.nix.storepath import split_output
 from compliance.sbomgen.purl_build import nix_purl
 from compliance.sbomgen.sbom_files import FORMATS, write_sbom
 from tests.support import sbom_schemas as schemas
@@ -61,7 +62,7 @@ def _closure(entries: list[dict[str, Any]]) -> Closure:
 def _expected_name(closure: Closure, path: str) -> tuple[str, str | None]:
     info = closure.paths[path]
     if info.name:
-        return info.name, info.version
+        return info.name, split_output(info.version)[0]  # the output name is a purl qualifier
     return info.basename.split("-", 1)[1], None  # "-1.0": DrvName leaves no name
 
 

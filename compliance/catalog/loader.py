@@ -59,6 +59,8 @@ def parse_toml(data: bytes, path: Path) -> dict[str, Any]:
         raise CatalogError(path, f"not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(path, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise CatalogError(path, "invalid TOML: nested too deeply") from None
 
 
 def _model(cls: type[M], data: dict[str, Any], path: Path) -> M:

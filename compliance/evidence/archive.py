@@ -36,6 +36,7 @@ from compliance.evidence.layout import (
     MAX_TOTAL_BYTES,
     SAFE_PATH_PATTERN,
 )
+from compliance.util.fsutil import open_input
 
 _SAFE = re.compile(SAFE_PATH_PATTERN)
 READ_SIZE = 1 << 20  # tarfile reads the stream in records of this size (its default, 10 KiB, costs a call per record)
@@ -128,10 +129,7 @@ def _kind(member: tarfile.TarInfo) -> str:
 def iter_archive(path: str | Path, limits: Limits = Limits()) -> Iterator[tuple[str, bytes | None]]:
     """Yield ``(name, data)`` for files and ``(name, None)`` for directories, after checks."""
     source = str(path)
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise InputError(source, f"cannot read: {exc.strerror or exc}") from None
+    handle = open_input(path, what="packet (a directory or a .tar.gz)")
     with handle:
         if handle.read(2) != b"\x1f\x8b":
             raise InputError(source, "not a gzip-compressed tarball (.tar.gz)")

@@ -75,6 +75,8 @@ def _read_directory(root: Path, limits: Limits) -> Packet:
             total += len(files[relative])
             if total > limits.max_total_bytes:
                 raise UnsafeArchiveError(f"{root}: holds more than {limits.max_total_bytes} bytes (refused)")
+    if not files and not problems and not directories:
+        raise InputError(root, "an empty directory, no manifest.json: not an evidence packet")
     return Packet(str(root), files, problems, frozenset(directories))
 
 
@@ -88,8 +90,10 @@ def _relative(root: Path, entry: Path) -> str:
 
 def _read_file(entry: Path, limits: Limits) -> bytes:
     try:
-        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(entry, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError(entry, "is not a regular file")
             data = handle.read(limits.max_file_bytes + 1)
     except OSError as exc:
         raise InputError(entry, f"cannot read: {exc.strerror or exc}") from None

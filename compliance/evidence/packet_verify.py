@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from compliance.errors import VerificationError
+from compliance.errors import HashFormatError, UsageError, VerificationError
 from compliance.evidence.layout import (
     MANIFEST,
     MANIFEST_BUNDLE,
@@ -36,10 +36,11 @@ from compliance.evidence.layout import (
     STATEMENT_ENVELOPE,
     UNLISTED,
 )
-from compliance.evidence.manifest import Manifest, parse_manifest
+from compliance.evidence.manifest import Manifest, PacketIdentity, parse_manifest
 from compliance.evidence.packet import Packet
 from compliance.evidence.predicate import GatePredicate, statement_subjects
 from compliance.models.results import GateReport
+from compliance.nix.hashes import to_hex
 from compliance.signing.bundle import (
     bundle_envelope,
     parse_bundle,
@@ -76,6 +77,9 @@ class Verification:
     packet: str
     key_fingerprint: str
     steps: list[Step]
+    # What the manifest says the packet is about (release, profiles, time, verdict); it is
+    # what was verified only when ``valid``.
+    identity: PacketIdentity | None = None
 
     @property
     def valid(self) -> bool:
@@ -330,4 +334,49 @@ def verify_packet(packet: Packet, key: PublicKey) -> Verification:
         step = Step(name, summary)
         run(state, step)
         steps.append(step)
-    return Verification(packet.source, key.fingerprint, steps)
+    identity = PacketIdentity.model_validate(state.manifest.identity()) if state.manifest is not None else None
+    return Verification(packet.source, key.fingerprint, steps, identity)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """A release the verifier was told to expect, compared with the one the packet is of."""
+
+    what: str  # "subject" | "nar-hash" | "commit"
+    expected: str
+    actual: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.actual == self.expected
+
+
+def expectations(identity: PacketIdentity, *, subject: str | None = None, nar_hash: str | None = None,
+                 commit: str | None = None) -> list[Expectation]:
+    """Each expectation given, against the packet's signed subject. A NAR hash is compared
+    as hex whatever Nix notation it is given in (SRI, ``sha256:`` nix-base32 or hex)."""
+    out: list[Expectation] = []
+    ref = identity.subject
+    if subject is not None:
+        out.append(Expectation("subject", subject, ref.store_path))
+    if nar_hash is not None:
+        out.append(Expectation("nar-hash", expected_nar_hex(nar_hash), ref.nar_sha256))
+    if commit is not None:
+        actual = ref.commit
+        # a short commit names the same commit as the full one it starts
+        if actual and len(commit) >= 7 and actual.startswith(commit.lower()):
+            actual = commit.lower()
+        out.append(Expectation("commit", commit.lower(), actual))
+    return out
+
+
+def expected_nar_hex(value: str) -> str:
+    if len(value) == 64 and all(c in "0123456789abcdefABCDEF" for c in value):
+        return value.lower()
+    try:
+        algorithm, digest = to_hex(value)
+    except HashFormatError as exc:
+        raise UsageError(f"--expect-nar-hash {value}: {exc}") from None
+    if algorithm != "sha256":
+        raise UsageError(f"--expect-nar-hash {value}: a {algorithm} hash; packets record the NAR's sha256")
+    return digest

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from pydantic import ValidationError
 
-from compliance.errors import VerificationError
+from compliance.errors import MalformedJSON, VerificationError
 from compliance.models.probe import PROBE_REPORT_PAYLOAD_TYPE, ProbeReport
 from compliance.signing.dsse import Envelope, sign_envelope, verify_envelope
 from compliance.signing.keys import PublicKey, Signer
 from compliance.util.canonical import canonical_json, is_canonical
+from compliance.util.jsonparse import loads_json
 from compliance.util.validation import format_validation_error
 
 
@@ -33,8 +33,8 @@ def sign_report(report: ProbeReport, signer: Signer) -> bytes:
 def verify_report(data: bytes, key: PublicKey, source: str) -> ProbeReport:
     """The report inside a signed envelope, or :class:`VerificationError` naming the problem."""
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        doc = loads_json(data)
+    except MalformedJSON:
         raise VerificationError(f"{source}: not JSON (expected a DSSE envelope)") from None
     return verify_report_envelope(Envelope.from_json(doc, source), key, source)
 
@@ -50,8 +50,8 @@ def verify_report_envelope(envelope: Envelope, key: PublicKey, source: str, body
         raise VerificationError(f"{source}: {exc}") from None
     if body is None:
         try:
-            body = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            body = loads_json(payload)
+        except MalformedJSON:
             raise VerificationError(f"{source}: the signed payload is not JSON") from None
     if not is_canonical(payload, body):
         raise VerificationError(f"{source}: the signed payload is not canonical JSON")

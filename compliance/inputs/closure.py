@@ -10,16 +10,16 @@ structured signatures. All of them read into the same :class:`Closure`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from compliance.errors import InputError, StorePathError
+from compliance.errors import InputError, MalformedJSON, StorePathError
 from compliance.models.subject import NIX_STORE, Closure, StorePathInfo
 from compliance.nix import command as nix
 from compliance.nix.storepath import parse_store_path, split_name
 from compliance.util.fsutil import parse_json, read_bytes
+from compliance.util.jsonparse import loads_json
 
 
 def read_closure(spec: str, *, store: str | None = None) -> tuple[Closure, bytes]:
@@ -51,8 +51,17 @@ def live_store_path(spec: str) -> str | None:
     return f"{NIX_STORE}/{name}"
 
 
+def json_format_args(version_line: str) -> list[str]:
+    """Nix 2.33 deprecates path-info's unversioned JSON: ask it for format 2 (the wrapped,
+    structured one this module reads); older Nix has no such option."""
+    match = re.search(r"(\d+)\.(\d+)", version_line)
+    if match and (int(match.group(1)), int(match.group(2))) >= (2, 33):
+        return ["--json-format", "2"]
+    return []
+
+
 def query_live(store_path: str, *, store: str | None = None, source: str | None = None) -> tuple[Closure, bytes]:
-    output = nix.run(["path-info", "--json", "--recursive", store_path], store=store)
+    output = nix.run(["path-info", "--json", *json_format_args(nix.version()), "--recursive", store_path], store=store)
     closure = parse_closure(output, source or store_path, roots=(store_path,))
     real = Path(store) / NIX_STORE.lstrip("/") if store else Path(NIX_STORE)
     return closure.model_copy(update={"real_store_dir": real}), output
@@ -66,8 +75,8 @@ def parse_closure(data: bytes, source: str, *, roots: tuple[str, ...] | None = N
         return parse_path_info(parse_json(data, source), source, roots=roots)
     if not stripped.startswith((b"/", b"#")):
         try:
-            doc = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            doc = loads_json(data)
+        except MalformedJSON:
             raise InputError(source, "neither path-info JSON nor a listing of store paths") from None
         raise InputError(source, f"top-level JSON is a {_kind(doc)}, expected a list or an object")
     return parse_listing(data, source)
@@ -96,8 +105,23 @@ def parse_listing(data: bytes, source: str) -> Closure:
     return Closure(source=source, roots=(order[-1],), paths=paths)
 
 
+def _unwrapped(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], str]:
+    """Nix 2.33's ``--json-format 2`` wraps the object keyed by path: ``{"version": 2,
+    "storeDir": "/nix/store", "info": {<path>: <info>}}``. Older shapes are returned as
+    they are, with the default store directory."""
+    if "info" not in doc or not isinstance(doc.get("version"), int) or set(doc) - {"version", "storeDir", "info"}:
+        return doc, NIX_STORE
+    info, store_dir = doc["info"], doc.get("storeDir", NIX_STORE)
+    if not isinstance(info, dict):
+        raise InputError(source, f"'info' is a {_kind(info)}, expected an object keyed by store path")
+    if not isinstance(store_dir, str) or not store_dir.startswith("/"):
+        raise InputError(source, "'storeDir' must be an absolute path")
+    return info, store_dir
+
+
 def parse_path_info(doc: Any, source: str, *, roots: tuple[str, ...] | None = None) -> Closure:
     entries: list[tuple[str, dict[str, Any]]] = []
+    default_store_dir = NIX_STORE
     if isinstance(doc, list):
         for index, item in enumerate(doc):
             if not isinstance(item, dict):
@@ -109,6 +133,7 @@ def parse_path_info(doc: Any, source: str, *, roots: tuple[str, ...] | None = No
                 raise InputError(source, f"{path} is not valid in the store")
             entries.append((path, item))
     elif isinstance(doc, dict):
+        doc, default_store_dir = _unwrapped(doc, source)
         if "narHash" in doc and "references" in doc:
             raise InputError(source, "a single path-info object without its store path; expected the output of 'nix path-info --json --recursive'")
         for path, item in doc.items():
@@ -123,7 +148,7 @@ def parse_path_info(doc: Any, source: str, *, roots: tuple[str, ...] | None = No
         raise InputError(source, "path-info JSON holds no store paths")
     paths: dict[str, StorePathInfo] = {}
     for path, item in entries:
-        store_dir = item.get("storeDir", NIX_STORE)
+        store_dir = item.get("storeDir", default_store_dir)
         if not isinstance(store_dir, str) or not store_dir.startswith("/"):
             raise InputError(source, f"{path}: 'storeDir' must be an absolute path")
         info = _info(path, item, source, store_dir, where=path)
@@ -170,9 +195,7 @@ def _info(path: str, item: dict[str, Any], source: str, store_dir: str, *, where
         except StorePathError as exc:
             raise InputError(source, f"{where}: reference {exc}") from None
         references.append(absolute)
-    nar_hash = item.get("narHash")
-    if nar_hash is not None and not isinstance(nar_hash, str):
-        raise InputError(source, f"{where}: 'narHash' must be a string")
+    nar_hash = _hash_text(item.get("narHash"), source, f"{where}: 'narHash'")
     nar_size = item.get("narSize")
     if nar_size is not None and (not isinstance(nar_size, int) or isinstance(nar_size, bool) or nar_size < 0):
         raise InputError(source, f"{where}: 'narSize' must be a non-negative integer")
@@ -188,7 +211,7 @@ def _info(path: str, item: dict[str, Any], source: str, store_dir: str, *, where
         references=tuple(sorted(set(references))),
         deriver=deriver,
         signatures=_signatures(item.get("signatures", []), source, where),
-        ca=_ca(item.get("ca")),
+        ca=_ca(item.get("ca"), source, where),
     )
 
 
@@ -223,11 +246,35 @@ def _signatures(raw: Any, source: str, where: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _ca(raw: Any) -> str | None:
+def _hash_text(raw: Any, source: str, what: str) -> str | None:
+    """A hash as Nix prints it: a string (SRI, ``algo:nix32`` or ``algo:hex``), or, since
+    Nix 2.33's structured JSON, ``{"algorithm", "format", "hash"}`` (format ``base16``,
+    ``nix32``, ``base64`` or ``sri``); returned in a notation :mod:`compliance.nix.hashes`
+    reads."""
+    if raw is None or isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        raise InputError(source, f"{what} must be a string or an object {{algorithm, format, hash}}")
+    algorithm, form, digest = raw.get("algorithm"), raw.get("format"), raw.get("hash")
+    if not isinstance(digest, str) or (algorithm is not None and not isinstance(algorithm, str)):
+        raise InputError(source, f"{what}: a structured hash needs 'hash' (and 'algorithm') strings")
+    if form == "sri" or (form is None and "-" in digest and algorithm is None):
+        return digest
+    if not isinstance(algorithm, str):
+        raise InputError(source, f"{what}: a structured hash without 'algorithm'")
+    if form == "base64":
+        return f"{algorithm}-{digest}"
+    if form in ("base16", "nix32", "base32"):
+        return f"{algorithm}:{digest}"
+    raise InputError(source, f"{what}: unknown hash format {form!r} (expected base16, nix32, base64 or sri)")
+
+
+def _ca(raw: Any, source: str, where: str) -> str | None:
     if raw is None or isinstance(raw, str):
         return raw
     if isinstance(raw, dict):
-        return f"{raw.get('method', '?')}:{raw.get('hash', '?')}"
+        digest = _hash_text(raw.get("hash"), source, f"{where}: 'ca' hash")
+        return f"{raw.get('method', '?')}:{digest or '?'}"
     return str(raw)
 
 

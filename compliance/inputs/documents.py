@@ -25,6 +25,8 @@ def load_document(path: str | Path, data: bytes | None = None) -> Any:
             raise InputError(path, "not UTF-8 text") from None
         except tomllib.TOMLDecodeError as exc:
             raise InputError(path, f"invalid TOML: {exc}") from None
+        except RecursionError:
+            raise InputError(path, "invalid TOML: nested too deeply") from None
     return parse_json(raw, path)
 
 

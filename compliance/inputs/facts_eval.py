@@ -17,12 +17,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from compliance.errors import InputError, NixError, NotAConfigurationError, UsageError
+from compliance.errors import (
+    InputError,
+    MalformedJSON,
+    NixError,
+    NotAConfigurationError,
+    UsageError,
+)
 from compliance.inputs.facts import FACTS_VERSION, join_option_path, set_path, split_option_path
 from compliance.nix import command as nix
 from compliance.util.clock import isoformat, now
+from compliance.util.jsonparse import loads_json
 
 _APPLY = r"""
 cfg0: let
@@ -87,8 +92,8 @@ _ABSENT = {"absent": True}
 def _eval_list(args: list[str], expected: int, timeout: float) -> list[Any]:
     output = nix.run(args, timeout=timeout)
     try:
-        values = orjson.loads(output)
-    except orjson.JSONDecodeError:
+        values = loads_json(output)
+    except MalformedJSON:
         raise NixError("nix eval printed something that is not JSON") from None
     if isinstance(values, dict) and isinstance(kind := values.get("notConfiguration"), str):
         raise NotAConfigurationError(kind)
@@ -150,7 +155,7 @@ def evaluate_facts(
         if value == _ABSENT:
             absent.append(join_option_path(segments))
         elif isinstance(value, str):
-            set_path(options, segments, orjson.loads(value))
+            set_path(options, segments, loads_json(value))
         else:
             unavailable.append(join_option_path(segments))
     origin.update({"evaluated": isoformat(now()), "nix": nix.version(), "unavailable": unavailable, "absent": absent})

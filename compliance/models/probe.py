@@ -19,6 +19,10 @@ from pydantic import Field
 from compliance.models.common import Record
 from compliance.models.results import Assessment
 
+# A wave's nonce must be at least this long: a guessable nonce lets a report be made before
+# the wave. ``probe`` refuses a shorter one, and a promotion policy can only raise it.
+MIN_NONCE_LENGTH = 16
+
 PROBE_REPORT_SCHEMA = "https://compliance-gate.dev/schemas/probe-report/v1"
 PROBE_REPORT_PAYLOAD_TYPE = "application/vnd.compliance-gate.probe-report.v1+json"
 

@@ -68,6 +68,17 @@ class Component(Strict):
     type: str | None = None
 
 
+class SbomConformance(Strict):
+    """How an SBOM stands against its own specification: the official schema of its
+    declared version (``schema_file`` is the file used, None when none is shipped for that
+    version or the encoding has none) and the NTIA minimum elements it lacks."""
+
+    schema_file: str | None = None
+    violations: tuple[str, ...] = ()  # the first ones, "<JSON pointer>: <message>"
+    violation_count: int = 0
+    ntia_missing: tuple[str, ...] = ()
+
+
 class Sbom(Strict):
     """An SBOM read into one component model, whatever its format and encoding."""
     source: str
@@ -79,6 +90,7 @@ class Sbom(Strict):
     described: tuple[str, ...] = ()  # refs of the components the document describes
     components: tuple[Component, ...]
     has_dependency_graph: bool = False
+    conformance: SbomConformance | None = None  # None: not judged (an SBOM built in memory)
 
 
 class ConfigFacts(Strict):

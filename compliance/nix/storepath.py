@@ -41,6 +41,27 @@ def split_name(full: str) -> DrvName:
     return DrvName(full, None)
 
 
+# Output names nixpkgs gives to a derivation's outputs other than ``out``: a store path of
+# one ends in ``-<output>`` after the version ("openssl-3.0.13-bin"), which is no part of
+# the package's version.
+NIX_OUTPUT_NAMES = frozenset({
+    "bin", "dev", "lib", "out", "man", "doc", "devdoc", "info", "static", "debug", "dist", "terminfo",
+    "modules", "python", "py", "sbin", "udev", "locales", "getent", "fonts", "data", "tools", "scripts",
+    "examples", "sandbox", "etc", "include", "js", "lua", "nscd", "plugins", "sys", "sysconfig",
+})
+
+
+def split_output(version: str | None) -> tuple[str | None, str | None]:
+    """``"3.0.13-bin"`` → ``("3.0.13", "bin")``: a trailing known output name is the
+    output's, not the version's; anything else stays the version."""
+    if not version:
+        return version, None
+    head, sep, tail = version.rpartition("-")
+    if sep and head and tail in NIX_OUTPUT_NAMES:
+        return head, tail
+    return version, None
+
+
 def _is_c_alpha(char: str) -> bool:
     """``isalpha`` in the C locale: ASCII letters only."""
     return ("a" <= char <= "z") or ("A" <= char <= "Z")

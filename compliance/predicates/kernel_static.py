@@ -12,10 +12,11 @@ from typing import Annotated
 
 from compliance.checks.predicate_subject import Subject
 from compliance.checks.registry import Outcome, failed, passed, predicate
-from compliance.errors import CheckError, NotApplicable
+from compliance.errors import CheckError, InputError, NotApplicable
 from compliance.inputs.kernelconfig import parse_kernel_config
 from compliance.models.params import INTERSECTION, UNION, Params, merge
 from compliance.models.subject import Closure, KernelConfig
+from compliance.util.fsutil import read_bytes
 
 _CANDIDATE_FILES = ("config", ".config", "lib/modules/config")
 MAX_CONFIG_BYTES = 16 << 20
@@ -46,9 +47,9 @@ def find_kernel_config(closure: Closure) -> KernelConfig | None:
 
 def _read(path: Path, label: str) -> KernelConfig:
     try:
-        data = path.read_bytes()[:MAX_CONFIG_BYTES]
-    except OSError as exc:
-        raise CheckError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        data = read_bytes(path, what="kernel configuration", limit=MAX_CONFIG_BYTES)
+    except InputError as exc:
+        raise CheckError(f"{label}: {exc.problem}") from None
     return parse_kernel_config(data.decode("utf-8", "replace"), label)
 
 

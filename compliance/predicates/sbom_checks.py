@@ -7,6 +7,7 @@ from typing import Annotated
 
 from compliance.checks.predicate_subject import Subject
 from compliance.checks.registry import Outcome, failed, passed, predicate
+from compliance.errors import CheckError
 from compliance.models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
 from compliance.models.subject import Component, StorePathInfo
 
@@ -274,3 +275,45 @@ def _label(component: Component) -> str:
         return component.store_path
     return f"{component.name}@{component.version}" if component.version else component.name
 
+
+
+NTIA_ELEMENTS = ["supplier", "name", "version", "unique identifier", "dependency relationships", "author", "timestamp"]
+
+
+class SbomConformanceParams(Params):
+    # The NTIA minimum elements required (NTIA, "The Minimum Elements For a Software Bill
+    # of Materials", 2021): a profile may only add to them.
+    ntia_elements: Annotated[list[str], UNION] = list(NTIA_ELEMENTS)
+    max_listed: Annotated[int, LOWER] = 20
+
+
+@predicate("sbom_conforms", params=SbomConformanceParams, needs=["sbom"])
+def sbom_conforms(subject: Subject, params: SbomConformanceParams) -> Outcome:
+    """The SBOM validates against the official JSON schema of its declared specification
+    version, and carries the NTIA minimum elements."""
+    sbom = subject.need_sbom()
+    conformance = sbom.conformance
+    if conformance is None:
+        raise CheckError(f"{sbom.source}: the SBOM was not judged against its specification")
+    if sbom.encoding == "json" and conformance.schema_file is None:
+        raise CheckError(f"{sbom.source}: no official schema of {sbom.format} {sbom.spec_version} is shipped: its conformance cannot be judged")
+    unknown = [e for e in params.ntia_elements if e not in NTIA_ELEMENTS]
+    if unknown:
+        raise CheckError(f"unknown NTIA element(s) {', '.join(unknown)} (known: {', '.join(NTIA_ELEMENTS)})")
+    missing = [m for m in conformance.ntia_missing if any(m.startswith(e) for e in params.ntia_elements)]
+    observed = {
+        "specification": f"{sbom.format} {sbom.spec_version} ({sbom.encoding})",
+        "schema": conformance.schema_file or "none (tag-value: syntax checked by the reader)",
+        "schema_violations": conformance.violation_count,
+        "violations": list(conformance.violations[: params.max_listed]),
+        "ntia_missing": missing,
+    }
+    problems = []
+    if conformance.violation_count:
+        problems.append(f"{conformance.violation_count} violation(s) of {conformance.schema_file}, first {conformance.violations[0]}")
+    if missing:
+        problems.append("NTIA minimum elements missing: " + "; ".join(missing))
+    if problems:
+        return failed(" — ".join(problems), **observed)
+    judged = f"valid against {conformance.schema_file}" if conformance.schema_file else "tag-value read without error"
+    return passed(f"{judged}, with every NTIA minimum element ({len(sbom.components)} components)", **observed)

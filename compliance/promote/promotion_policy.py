@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from compliance.inputs.documents import load_document, validate
 from compliance.models.common import Severity, Strict
+from compliance.models.probe import MIN_NONCE_LENGTH
 from compliance.promote.durations import Duration
 
 
@@ -113,7 +114,7 @@ class PromotionPolicy(Strict):
     nixfleet: NixfleetRules = NixfleetRules()
     max_clock_skew: Duration = Field(default=timedelta(minutes=5), description="how far in the future a report may be dated")
     min_soak: Duration = Field(default=timedelta(0), description="reports count only when taken this long after activated_at")
-    min_nonce_length: int = Field(default=16, ge=1, description="shorter nonces are refused as guessable")
+    min_nonce_length: int = Field(default=MIN_NONCE_LENGTH, ge=MIN_NONCE_LENGTH, description="shorter nonces are refused as guessable")
     wrong_closure: Blocking = Field(default="rollback", description="a host that runs another closure than the expected one")
     invalid_evidence: Blocking = Field(
         default="hold",

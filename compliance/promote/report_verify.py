@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
-import orjson
-
-from compliance.errors import VerificationError
+from compliance.errors import MalformedJSON, VerificationError
 from compliance.promote.durations import describe
 from compliance.promote.host_evidence import Binding, Evidence, EvidenceStatus, ReportKind
 from compliance.promote.promotion_policy import PromotionPolicy
 from compliance.promote.readers import Candidate, Claim, ReportReader, recognise
 from compliance.promote.wave import LoadedWave, WaveHost
 from compliance.util.clock import isoformat as _iso
+from compliance.util.jsonparse import loads_json
 
 
 @dataclass(frozen=True)
@@ -212,9 +211,9 @@ def check_report(candidate: Candidate, ctx: Expectations) -> CheckedReport:
     if candidate.problem is not None:
         return checked(EvidenceStatus.UNREADABLE, candidate.problem)
     try:
-        doc = orjson.loads(candidate.data)
-    except orjson.JSONDecodeError:
-        return checked(EvidenceStatus.UNREADABLE, "not JSON (truncated, or not a report)")
+        doc = loads_json(candidate.data)
+    except MalformedJSON as exc:
+        return checked(EvidenceStatus.UNREADABLE, f"not JSON ({exc.problem}; truncated, or not a report)")
     found = recognise(doc)
     if found is None:
         return checked(EvidenceStatus.UNREADABLE, "neither a probe report (DSSE envelope) nor nixfleet evidence.json")

@@ -25,7 +25,7 @@ import orjson
 from pydantic import ValidationError
 
 from compliance.catalog.loader import Catalog
-from compliance.errors import InputError, VerificationError
+from compliance.errors import InputError, MalformedJSON, VerificationError
 from compliance.inputs.documents import read_listing
 from compliance.models.attestation import (
     ATTESTATION_PAYLOAD_TYPE,
@@ -40,6 +40,7 @@ from compliance.signing.keys import PublicKey, Signer, load_public_key
 from compliance.util.canonical import canonical_json
 from compliance.util.clock import isoformat
 from compliance.util.fsutil import parse_json, read_bytes
+from compliance.util.jsonparse import loads_json
 from compliance.util.validation import format_validation_error
 
 SIGNED_FILE_SCHEMA = "https://compliance-gate.dev/schemas/signed-attestations/v1"
@@ -149,8 +150,8 @@ def _peek(payload: bytes | None) -> dict[str, Any]:
     if payload is None:
         return {}
     try:
-        return _peek_document(orjson.loads(payload))
-    except orjson.JSONDecodeError:
+        return _peek_document(loads_json(payload))
+    except MalformedJSON:
         return {}
 
 

@@ -96,6 +96,11 @@ class SignerOpening:
         except BaseException as exc:  # handed to the caller of result()
             self._error = exc
 
+    def wait(self) -> None:
+        """Let the key finish opening: the process must not end while the thread is inside
+        the crypto library (the gate failing on an input, before it needs the signer)."""
+        self._thread.join()
+
     def result(self) -> Signer:
         self._thread.join()
         if self._error is not None:

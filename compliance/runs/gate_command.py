@@ -34,7 +34,12 @@ def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
     if opts.evidence and opts.key:
         check_destination(opts.evidence)  # before the gate runs, not after
         opening = SignerOpening(signer, opts.key)  # decrypts the key while the gate runs
-    run = run_gate(opts)
+    try:
+        run = run_gate(opts)
+    except BaseException:
+        if opening is not None:
+            opening.wait()  # never end the process inside the crypto library
+        raise
     rendered = {fmt: formats.render(fmt, run.report) for fmt in {*stdout, *to_files}}
     if opts.evidence and opts.key and opening:
         signing = opening.result()

@@ -6,11 +6,16 @@ gate run, and written after it, atomically.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from compliance.errors import UsageError
 from compliance.util.fsutil import atomic_write, atomic_write_all
+
+# ``-o WORD=PATH`` where WORD is no known format is a format mistake, not a file name:
+# a path with '=' in it starts with a folder, a dot or a slash.
+_FORMAT_WORD = re.compile(r"[a-z][a-z0-9-]*")
 
 
 def parse_outputs(formats: tuple[str, ...], outputs: tuple[str, ...], known: list[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -25,6 +30,9 @@ def parse_outputs(formats: tuple[str, ...], outputs: tuple[str, ...], known: lis
         fmt, sep, path = item.partition("=")
         if sep and fmt in known:
             to_files.setdefault(fmt, []).append(path)
+        elif sep and _FORMAT_WORD.fullmatch(fmt):
+            hint = "; the PDF report is written by 'compliance evidence report --pdf F PACKET'" if fmt == "pdf" else ""
+            raise UsageError(f"-o {fmt}=: {fmt} is not a format of this command (known: {', '.join(known)}){hint}")
         else:
             bare.append(item)
     chosen = list(dict.fromkeys(formats))

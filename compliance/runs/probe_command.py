@@ -22,7 +22,7 @@ from compliance.evidence.probe_report import sign_report
 from compliance.inputs.host_inventory import Inventory, load_inventory
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
-from compliance.models.probe import ProbeReport
+from compliance.models.probe import MIN_NONCE_LENGTH, ProbeReport
 from compliance.models.run_options import catalog_dir_option, option, profiles_option
 from compliance.runs.fleet_probe import (
     FORMATS,
@@ -121,6 +121,9 @@ def check_nonce(nonce: str) -> str:
     """A nonce the report can carry: printable, no blanks, bounded."""
     if not nonce or len(nonce) > MAX_NONCE_LENGTH or any(c.isspace() or not c.isprintable() for c in nonce):
         raise UsageError(f"--nonce: expected 1 to {MAX_NONCE_LENGTH} printable characters without blanks")
+    if len(nonce) < MIN_NONCE_LENGTH:
+        raise UsageError(f"--nonce: {len(nonce)} characters; a wave needs at least {MIN_NONCE_LENGTH}"
+                         " (a guessable nonce lets a report be made before the wave)")
     return nonce
 
 

@@ -24,9 +24,13 @@ def encode_component(value: str) -> str:
     return quote(value, safe=_SAFE)
 
 
-def nix_purl(name: str, version: str | None) -> str:
-    """``pkg:nix/<name>@<version>``, the form sbomnix and bombon write for store paths."""
+def nix_purl(name: str, version: str | None, output: str | None = None) -> str:
+    """``pkg:nix/<name>@<version>``, the form sbomnix and bombon write for store paths; an
+    output other than the default one is a qualifier (``?output=bin``), never part of the
+    version, so that the version is the package's one matchers compare."""
     purl = f"pkg:nix/{encode_component(name)}"
     if version:
         purl += f"@{encode_component(version)}"
+    if output:
+        purl += f"?output={encode_component(output)}"
     return purl

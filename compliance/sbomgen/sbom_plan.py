@@ -20,6 +20,7 @@ from compliance import TOOL_NAME, __version__
 from compliance.errors import HashFormatError, InputError
 from compliance.models.subject import Closure, StorePathInfo
 from compliance.nix.hashes import sha256_hex
+from compliance.nix.storepath import split_output
 from compliance.sbomgen.purl_build import nix_purl
 from compliance.util import clock
 
@@ -33,7 +34,8 @@ class Entry:
 
     store_path: str
     name: str
-    version: str | None
+    version: str | None  # the package's version, without an output name
+    output: str | None  # the derivation output this path is ("bin", "lib", ...), if it says
     purl: str
     sha256: str | None  # NAR hash, lower-case hex; None when the input had no hash (a listing)
     deriver: str | None
@@ -99,11 +101,13 @@ def _entry(info: StorePathInfo, source: str, top: set[str]) -> Entry:
     name, version = info.name, info.version
     if not name:  # "-1.0": Nix's DrvName gives an empty name; keep the whole store name
         name, version = info.basename.split("-", 1)[1], None
+    version, output = split_output(version)
     return Entry(
         store_path=info.path,
         name=name,
         version=version,
-        purl=nix_purl(name, version),
+        output=output,
+        purl=nix_purl(name, version, output),
         sha256=_sha256(info, source),
         deriver=info.deriver,
         depends_on=tuple(sorted(ref for ref in info.references if ref != info.path)),

@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from compliance.errors import VerificationError
+from compliance.errors import MalformedJSON, VerificationError
 from compliance.signing.encoding import b64encode, strict_b64decode
 from compliance.signing.keys import PublicKey, Signer
 from compliance.util.canonical import canonical_json
+from compliance.util.jsonparse import loads_json
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
@@ -68,9 +67,9 @@ class Envelope:
 def parse_envelope(data: bytes, source: str) -> Envelope:
     """Read an envelope written by this tool; any other spelling of it is an error."""
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise VerificationError(f"{source}: not JSON ({exc.msg})") from None
+        doc = loads_json(data)
+    except MalformedJSON as exc:
+        raise VerificationError(f"{source}: not JSON ({exc.problem})") from None
     envelope = Envelope.from_json(doc, source)
     if envelope.to_bytes() != data:
         raise VerificationError(f"{source}: the envelope is not in the canonical form this tool writes")

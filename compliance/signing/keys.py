@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from compliance.errors import SigningError, UsageError
 from compliance.util.fsutil import atomic_write, read_bytes
+from compliance.util.jsonparse import loads_json
 
 ENCRYPTED_LABEL = "ENCRYPTED SIGSTORE PRIVATE KEY"
 LEGACY_LABELS = ("ENCRYPTED COSIGN PRIVATE KEY",)
@@ -98,7 +99,7 @@ def decrypt_private_key(data: bytes, password: bytes, source: str) -> ec.Ellipti
             raise SigningError(f"{source}: a '{label}' PEM; expected a cosign key ({ENCRYPTED_LABEL})")
         raise SigningError(f"{source}: a '{label}' PEM, not a private key")
     try:
-        doc = json.loads(body)
+        doc = loads_json(body)
         kdf, cipher = doc["kdf"], doc["cipher"]
         if kdf["name"] != "scrypt" or cipher["name"] != "nacl/secretbox":
             raise SigningError(f"{source}: unsupported key encryption {kdf['name']}/{cipher['name']}")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
-from compliance.errors import VerificationError
+from compliance.errors import MalformedJSON, VerificationError
+from compliance.util.jsonparse import loads_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,9 +27,9 @@ def first_error(exc: ValidationError) -> str:
 def load_document(model: type[M], data: bytes, source: str, what: str) -> M:
     """A signed document's payload as its model; a bad one is invalid evidence naming ``source`` and ``what``."""
     try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise VerificationError(f"{source}: not JSON ({exc.msg})") from None
+        doc = loads_json(data)
+    except MalformedJSON as exc:
+        raise VerificationError(f"{source}: not JSON ({exc.problem})") from None
     try:
         return model.model_validate(doc)
     except ValidationError as exc:

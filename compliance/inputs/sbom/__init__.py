@@ -15,7 +15,7 @@ from compliance.inputs.sbom import cdx_reader as cyclonedx
 from compliance.inputs.sbom import spdx_json_reader as spdx_json
 from compliance.inputs.sbom import spdx_tag_reader as spdx_tag
 from compliance.models.subject import Sbom
-from compliance.util.fsutil import parse_json, read_bytes
+from compliance.util.fsutil import parse_json, read_bytes, without_bom
 
 
 def read_sbom(path: str | Path) -> Sbom:
@@ -24,6 +24,7 @@ def read_sbom(path: str | Path) -> Sbom:
 
 
 def parse_sbom(data: bytes, source: str) -> Sbom:
+    data = without_bom(data, source)
     head = data.lstrip()[:1]
     if not head:
         raise InputError(source, "empty file, expected an SBOM")
@@ -43,9 +44,15 @@ def parse_sbom_document(doc: Any, source: str) -> Sbom:
     if not isinstance(doc, dict):
         raise InputError(source, "unknown SBOM format: top-level JSON is not an object")
     if doc.get("bomFormat") == "CycloneDX":
-        return cyclonedx.parse(doc, source)
-    if "spdxVersion" in doc:
-        return spdx_json.parse(doc, source)
+        sbom = cyclonedx.parse(doc, source)
+    elif "spdxVersion" in doc:
+        sbom = spdx_json.parse(doc, source)
+    else:
+        sbom = None
+    if sbom is not None:
+        from compliance.inputs.sbom.sbom_schema import judge_json
+
+        return sbom.model_copy(update={"conformance": judge_json(doc, sbom.format, sbom.spec_version)})
     if "@context" in doc and "spdx" in str(doc.get("@context")):
         raise InputError(source, "SPDX 3 JSON-LD is not supported yet; export SPDX 2.3")
     raise InputError(source, "unknown SBOM format: JSON without 'bomFormat: CycloneDX' or 'spdxVersion'")

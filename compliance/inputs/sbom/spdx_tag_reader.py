@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from compliance.errors import InputError
 from compliance.inputs.sbom._spdx_model import SpdxBuilder, SpdxPackage
-from compliance.models.subject import Sbom
+from compliance.inputs.sbom.sbom_schema import ntia_spdx_fields
+from compliance.models.subject import Sbom, SbomConformance
 
 _SECTION_STARTS = {"FileName", "SnippetSPDXID", "LicenseID"}
 
@@ -62,6 +63,9 @@ def parse(text: str, source: str) -> Sbom:
     current: SpdxPackage | None = None
     pending_name: str | None = None
     in_document_header = True
+    suppliers: dict[str, str] = {}
+    creators: list[str] = []
+    relationships: list[str] = []
     for lineno, tag, value in pairs:
         if tag == "PackageName":
             in_document_header = False
@@ -85,12 +89,15 @@ def parse(text: str, source: str) -> Sbom:
             if len(parts) != 3:
                 raise InputError(source, f"SPDX tag-value: line {lineno}: Relationship needs 'A TYPE B'")
             builder.relationship(parts[0], parts[1], parts[2], document_id)
+            relationships.append(parts[1].upper())
             continue
         if in_document_header:
             if tag == "DocumentNamespace":
                 builder.namespace = value
             elif tag == "Created":
                 builder.created = value
+            elif tag == "Creator":
+                creators.append(value)
             continue
         if pending_name is not None and tag.startswith("Package"):
             raise InputError(source, f"SPDX tag-value: line {lineno}: package {pending_name!r} needs SPDXID before {tag}")
@@ -114,6 +121,16 @@ def parse(text: str, source: str) -> Sbom:
             current.consider_store_path(value)
         elif tag == "PrimaryPackagePurpose":
             current.primary_purpose = value
+        elif tag in ("PackageSupplier", "PackageOriginator") and value.strip() != "NOASSERTION":
+            suppliers[current.spdx_id] = value
     if pending_name is not None:
         raise InputError(source, f"SPDX tag-value: package {pending_name!r} has no SPDXID")
-    return builder.build()
+    sbom = builder.build()
+    packages = list(builder.packages.values())
+    # Tag-value has no JSON schema: the reader checked its syntax; the NTIA elements are counted.
+    missing = ntia_spdx_fields(
+        suppliers=[suppliers.get(p.spdx_id) for p in packages], names=[p.name for p in packages],
+        versions=[p.version for p in packages], identified=[bool(p.purl or p.cpe) for p in packages],
+        relationships=relationships, creators=creators, created=builder.created,
+    )
+    return sbom.model_copy(update={"conformance": SbomConformance(schema_file=None, ntia_missing=tuple(missing))})

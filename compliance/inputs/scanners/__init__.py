@@ -23,7 +23,7 @@ from compliance.inputs.scanners import cvenix, grype, kev, openvex, osv, trivy, 
 from compliance.inputs.scanners import exception_file as exceptions
 from compliance.inputs.scanners.scanner_common import JsonReader, ReadResult, TextReader
 from compliance.models.vulns import VulnerabilityData
-from compliance.util.fsutil import parse_json
+from compliance.util.fsutil import parse_json, without_bom
 from compliance.util.gcpause import cyclic_gc_paused
 
 JSON_READERS: tuple[JsonReader, ...] = (vulnix, grype, trivy, osv, cyclonedx, openvex, kev, exceptions)
@@ -45,6 +45,7 @@ def load_vulnerability_reports(items: list[tuple[str, bytes]]) -> VulnerabilityD
 
 
 def read_report(data: bytes, source: str) -> ReadResult:
+    data = without_bom(data, source)
     head = data.lstrip()[:1]
     if not head:
         raise InputError(source, "empty file, expected a vulnerability report")
@@ -85,5 +86,5 @@ def read_document(doc: Any, source: str) -> ReadResult:
 def _toml(text: str) -> dict[str, Any] | None:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return None

@@ -45,10 +45,11 @@ def read(doc: Any, source: str) -> ReadResult:
     targets: list[str] = []
     for result in top.children("results"):
         origin = result.child("source")
-        if origin is not None and (path := origin.text("path")):
+        path = origin.text("path") if origin is not None else None
+        if path:
             targets.append(path)
         for package in result.children("packages"):
-            findings.extend(_package_findings(package, source))
+            findings.extend(_package_findings(package, source, path))
     info = ReportInfo(
         source=source,
         format=FORMAT,
@@ -60,11 +61,11 @@ def read(doc: Any, source: str) -> ReadResult:
     return ReadResult(info=info, findings=findings)
 
 
-def _package_findings(package: Fields, source: str) -> list[Finding]:
+def _package_findings(package: Fields, source: str, origin: str | None) -> list[Finding]:
     info = package.child("package")
     if info is None:
         raise package.fail("package", "missing")
-    component = ComponentRef(name=info.text("name", required=True), version=info.text("version"), purl=info.text("purl"))
+    component = _component(info, origin)
     records = {rec.text("id", required=True) or "": rec for rec in package.children("vulnerabilities")}
     groups = package.children("groups")
     grouped: list[tuple[list[str], list[str], float | None]] = []
@@ -85,6 +86,19 @@ def _package_findings(package: Fields, source: str) -> list[Finding]:
             raise package.fail("groups", f"group {ids} names no record of this package")
         findings.append(_finding(ids, aliases, members, component, max_score, source))
     return findings
+
+
+def _component(info: Fields, origin: str | None) -> ComponentRef:
+    """The package a finding is about. A git source (osv-scanner's ``--recursive`` over a
+    checkout, or a submodule) has no package name, only a commit: it is named by where it
+    was found and the commit is its version, so it is listed, never silently dropped, and
+    matched only if the release knows it by that name."""
+    name, commit = info.text("name"), info.text("commit")
+    if name is None:
+        if commit is None:
+            raise info.fail("name", "missing (and no commit: not a git source either)")
+        return ComponentRef(name=f"git:{origin}" if origin else "git", version=commit)
+    return ComponentRef(name=name, version=info.text("version") or commit, purl=info.text("purl"))
 
 
 def _finding(

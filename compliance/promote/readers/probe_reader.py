@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from compliance.errors import VerificationError
+from compliance.errors import MalformedJSON, VerificationError
 from compliance.evidence.probe_report import verify_report_envelope
 from compliance.models.probe import PROBE_REPORT_PAYLOAD_TYPE
 from compliance.promote.host_evidence import Binding, ControlOutcome, Evidence, ReportKind
 from compliance.promote.hostkeys import HostKeys
 from compliance.promote.readers.reader_api import Candidate, Claim, claimed_time, each_control_once
 from compliance.signing.dsse import Envelope
+from compliance.util.jsonparse import loads_json
 
 ALWAYS_BOUND = frozenset({Binding.HOST, Binding.TIME, Binding.NONCE, Binding.CLOSURE})
 
@@ -28,8 +27,8 @@ class ProbeReportReader:
             return None
         try:
             envelope = Envelope.from_json(doc, "report")
-            body = orjson.loads(envelope.payload)
-        except (VerificationError, orjson.JSONDecodeError):
+            body = loads_json(envelope.payload)
+        except (VerificationError, MalformedJSON):
             return None
         host = body.get("host") if isinstance(body, dict) else None
         name = host.get("name") if isinstance(host, dict) else None
