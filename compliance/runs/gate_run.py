@@ -27,7 +27,13 @@ from compliance.inputs.sbom import parse_sbom
 from compliance.models.control import CheckKind
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import GateReport
-from compliance.models.run_options import catalog_dir_option, option, profiles_option
+from compliance.models.run_options import (
+    catalog_dir_option,
+    option,
+    profiles_option,
+    quiet_option,
+    verbose_option,
+)
 from compliance.models.subject import InputRef
 from compliance.runs import attestation_files as attestations
 from compliance.signing.keys import PublicKey, parse_public_key
@@ -84,6 +90,8 @@ class GateOptions:
     signer: str | None = field(default=None, metadata=option(
         "--signer", choices=("native", "cosign"), help="Sign natively (the default) or through a cosign binary."))
     catalog: Path | None = field(default=None, metadata=catalog_dir_option())
+    quiet: bool = field(default=False, metadata=quiet_option())
+    verbose: bool = field(default=False, metadata=verbose_option())
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,17 @@ from compliance.catalog.loader import load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.errors import UsageError
 from compliance.evidence.probe_report import sign_report
+from compliance.formats.console import print_verdict, probe_verdict
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.probe import ProbeReport
-from compliance.models.run_options import catalog_dir_option, option, profiles_option
+from compliance.models.run_options import (
+    catalog_dir_option,
+    option,
+    profiles_option,
+    quiet_option,
+    verbose_option,
+)
 from compliance.runs.host_open import open_host
 from compliance.runs.outputs import check_output_file
 from compliance.runs.probe_run import run_probes
@@ -58,6 +65,8 @@ class ProbeOptions:
         "--timeout", minimum=1, show_default=True,
         help="Time limit of one check, and of each command or file-system walk the probes run, in seconds."))
     catalog: Path | None = field(default=None, metadata=catalog_dir_option())
+    quiet: bool = field(default=False, metadata=quiet_option())
+    verbose: bool = field(default=False, metadata=verbose_option())
 
 
 @dataclass(frozen=True)
@@ -117,5 +126,8 @@ def probe_command(opts: ProbeOptions) -> ProbeWritten:
     atomic_write(opts.output, sign_report(report, signer))
     counts = report.assessment.counts().by_status
     summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
-    line = f"{opts.output}: {report.assessment.subject.name or report.host.address}: {len(report.assessment.results)} controls ({summary})"
+    host_name = report.assessment.subject.name or report.host.address
+    line = f"{opts.output}: {host_name}: {len(report.assessment.results)} controls ({summary})"
+    # The verdict goes to standard error; standard output holds nothing but a format.
+    print_verdict(probe_verdict(report.assessment, host_name, [("signed report", opts.output)]), quiet=opts.quiet, verbose=opts.verbose)
     return ProbeWritten(report, opts.output, line)
