@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compliance.assess.verdict_reason import explain
 from compliance.formats import register
 from compliance.models.common import Status
 from compliance.models.results import GateReport
@@ -48,4 +49,8 @@ def render_text(report: GateReport) -> bytes:
         for reason in d.blocking:
             who = f"{reason.control_id} ({reason.severity.value if reason.severity else ''} {reason.status.value if reason.status else ''}): " if reason.control_id else ""
             lines.append(f"  - {who}{_clip(reason.message, MESSAGE_WIDTH)}")
+    applied = report.policy
+    lines.append(f"Why:    {applied.explanation if applied else explain(d, None)}")
+    if applied is not None:
+        lines.append(f"Policy: {applied.source} ({applied.digest})")
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -249,4 +249,5 @@ def run_gate(opts: GateOptions) -> GateRun:
         assessed = attestations.record(assessed, outcomes)
     waived = gate.apply_waivers(assessed, waivers, policy)
     decision = gate.decide(waived, policy)
-    return GateRun(GateReport(assessment=waived, decision=decision), subject, selection, catalog, policy, waivers, loaded)
+    applied = gate.policy_applied(waived, decision, policy, waivers, opts.policy)
+    return GateRun(GateReport(assessment=waived, decision=decision, policy=applied), subject, selection, catalog, policy, waivers, loaded)
