@@ -80,7 +80,7 @@ class GateOptions:
     generate_sbom: bool = field(default=True, metadata=option(
         "--no-generate-sbom", inverted=True, help="Do not generate an SBOM from the closure when --sbom is omitted."))
     formats: list[str] = field(default_factory=list, metadata=option(
-        "--format", "-f", metavar="FMT", help="Output format: text, json, junit, sarif, markdown, oscal (repeatable)."))
+        "--format", "-f", metavar="FMT", help="Output format: text, json, junit, junit-strict, sarif, markdown, oscal (repeatable)."))
     outputs: list[str] = field(default_factory=list, metadata=option(
         "--output", "-o", metavar="[FMT=]F", help="Write a format to a file instead of standard output (repeatable)."))
     evidence: str | None = field(default=None, metadata=option(
