@@ -36,6 +36,19 @@ class WaiverApplied(Record):
     covered_status: Status  # what the control would have been without the waiver
 
 
+class SourceLocation(Record):
+    """Where in the repository a result can be placed: the Nix file and line defining an
+    option it read, flake.lock, or the input file it judged. ``uri`` is relative to the
+    folder the gate ran in (``uri_base`` "SRCROOT") when the file is inside it, else
+    absolute (no ``uri_base``)."""
+
+    uri: str
+    uri_base: str | None = None
+    line: int | None = None
+    kind: str  # "nixos-option" | "flake-lock" | "sbom" | "closure" | "facts" | "vulnerabilities" | "kernel-config"
+    option: str | None = None  # the NixOS option defined there
+
+
 class ControlResult(Record):
     """One control's outcome for one assessment, with its checks, parameters (and where they came from) and any waiver."""
     control_id: str
@@ -50,6 +63,7 @@ class ControlResult(Record):
     remediation: dict[str, Any] | None = None
     waiver: WaiverApplied | None = None
     notes: list[str] = []  # e.g. "waiver W-3 expired on ..." (an expired waiver does not waive)
+    locations: list[SourceLocation] | None = None  # where to place it, most precise first
 
 
 class SubjectRef(Record):
