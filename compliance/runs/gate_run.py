@@ -18,7 +18,7 @@ from compliance.assess.locations import place_results
 from compliance.catalog.loader import Catalog, load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.checks.predicate_subject import Subject
-from compliance.errors import CheckError, InputError, UsageError
+from compliance.errors import CheckError, UsageError
 from compliance.inputs.closure import read_closure
 from compliance.inputs.documents import read_policy, read_waivers
 from compliance.inputs.facts import parse_facts
@@ -37,6 +37,7 @@ from compliance.models.run_options import (
 )
 from compliance.models.subject import InputRef
 from compliance.runs import attestation_files as attestations
+from compliance.runs.validate_run import check_policy_controls, check_waiver_controls
 from compliance.signing.keys import PublicKey, parse_public_key
 from compliance.util import clock
 from compliance.util.fsutil import parse_json, read_bytes
@@ -223,12 +224,8 @@ def run_gate(opts: GateOptions) -> GateRun:
     loaded: list[LoadedInput] = []
     policy = read_policy(opts.policy, _load("policy", opts.policy, loaded, what="policy file")) if opts.policy else Policy()
     waivers = read_waivers(opts.waivers, _load("waivers", opts.waivers, loaded, what="waiver file")) if opts.waivers else []
-    for waiver in waivers:
-        if waiver.control not in catalog.controls:
-            raise InputError(opts.waivers or "waivers", f"waiver {waiver.id} names unknown control {waiver.control!r}")
-    for name, control in policy.control_ids():
-        if control not in catalog.controls:
-            raise InputError(opts.policy or "policy", f"{name} names unknown control {control!r}")
+    check_waiver_controls(waivers, catalog, opts.waivers or "waivers")
+    check_policy_controls(policy, catalog, opts.policy or "policy")
     if not (opts.closure or opts.sbom or opts.facts or opts.flake or opts.nix_file):
         raise UsageError("nothing to assess: give --closure, --sbom or --facts (see 'compliance gate --help')")
     attested = _read_attestations(opts, loaded)
