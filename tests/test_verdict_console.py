@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.cli import ROOT, run
+from tests.support.cli import ROOT, one_line_error, run
 from tests.support.promote import ENV as PROMOTE_ENV
 from tests.support.promote import NONCE, Fleet, Spec, fleet, good, lab_policy, place  # noqa: F401
 
@@ -141,3 +141,33 @@ def test_probe_prints_what_its_report_holds_on_stderr(tmp_path: Path) -> None:
     quiet = run("probe", "--key", str(tmp_path / "host.key"), "--nonce", "n-1", "--root", str(root), "-o", str(out), "-q",
                 env={"COSIGN_PASSWORD": "p"})
     assert quiet.code == 0 and quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_text_wraps_long_messages_to_the_width_instead_of_cutting_them(tmp_path: Path) -> None:
+    result = run(*_example("--format", "text", "-q"), env={**ENV, "COLUMNS": "80"})
+    assert result.code == 0
+    assert "…" not in result.stdout
+    lines = result.stdout.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("STATUS")) : next(i for i, line in enumerate(lines) if line.startswith("33 controls"))]
+    assert all(len(line) <= 80 for line in table), [line for line in table if len(line) > 80]
+    start = next(i for i, line in enumerate(lines) if line.startswith("FAIL") and "HK-02" in line)
+    message = " ".join(line.strip() for line in lines[start + 1 : start + 40] if line.startswith(" " * 32) and not line.startswith(" " * 33))
+    # The whole message: every sysctl off baseline is named, the last one too.
+    assert message.startswith("24 of 38 sysctls off baseline: net.ipv4.conf.all.accept_local is not set")
+    assert message.count(" is not set") + message.count(" is ") >= 24
+
+
+def test_a_repeated_host_is_a_usage_error_not_a_silent_drop(tmp_path: Path) -> None:
+    result = run("probe", "--key", str(tmp_path / "k.key"), "--nonce", "n", "-o", str(tmp_path / "r.json"),
+                 "--host", "ssh://root@a.example", "--host", "ssh://root@b.example")
+    assert result.code == 2
+    assert one_line_error(result) == ("compliance: --host given 2 times (ssh://root@a.example, ssh://root@b.example): "
+                                      "a probe run probes one host; run one probe per host")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_progress_only_on_a_terminal(tmp_path: Path) -> None:
+    on_tty = _on_a_terminal(_example("-o", f"junit={tmp_path / 'a.xml'}"), {})
+    assert f"reading the SBOM {EX / 'sbom.cdx.json'}" in on_tty
+    logged = run(*_example("-o", f"junit={tmp_path / 'b.xml'}"), env=ENV)
+    assert "reading the SBOM" not in logged.stderr and "\r" not in logged.stderr

@@ -25,10 +25,12 @@ def verify_command(packet: str, key_path: str) -> int:
     agree. Exit 0 valid, 1 invalid, 2 unreadable."""
     from compliance.evidence.packet import open_packet
     from compliance.evidence.packet_verify import verify_packet
+    from compliance.formats.console import progress
     from compliance.signing.keys import load_public_key
 
     key = load_public_key(key_path)
-    result = verify_packet(open_packet(packet), key)
+    with progress(f"verifying {packet}"):
+        result = verify_packet(open_packet(packet), key)
     click.echo(f"packet {result.packet}")
     click.echo(f"key    {result.key_fingerprint}")
     width = max(len(step.name) for step in result.steps)

@@ -31,6 +31,7 @@ def report_command(packet: str, pdf_path: str, html_path: str | None, catalog: P
     byte the report.pdf inside the packet."""
     from compliance.catalog.loader import load_catalog
     from compliance.evidence.packet import open_packet
+    from compliance.formats.console import progress
     from compliance.report import render_html, render_pdf
     from compliance.runs.report_run import report_from_packet
 
@@ -40,7 +41,8 @@ def report_command(packet: str, pdf_path: str, html_path: str | None, catalog: P
         if Path(html_path).resolve() == Path(pdf_path).resolve():
             raise UsageError(f"--html {html_path}: the same file as --pdf")
     report, context = report_from_packet(open_packet(packet), load_catalog(catalog))
-    pdf = render_pdf(report, context)
+    with progress("rendering the PDF report"):
+        pdf = render_pdf(report, context)
     html = render_html(report, context) if html_path is not None else None
     atomic_write(pdf_path, pdf)
     if html_path is not None and html is not None:

@@ -9,7 +9,8 @@ terminal's width (80 columns, or ``COLUMNS``, in a log), never cut.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -134,13 +135,18 @@ def probe_verdict(assessment: Assessment, host: str, outputs: list[tuple[str, st
     )
 
 
+def _quiet_update(text: str) -> None:
+    """What progress updates do off a terminal: nothing."""
+
+
 @contextmanager
-def progress(description: str, *, console: Console | None = None) -> Iterator[None]:
-    """A spinner while long work runs, on a terminal only: never in a log (a CI log or a
-    redirected standard error gets nothing)."""
+def progress(description: str, *, console: Console | None = None) -> Iterator[Callable[[str], None]]:
+    """A spinner with ``description`` while long work runs, on a terminal only: never in a
+    log (a CI log or a redirected standard error gets nothing). Yields a function that
+    replaces the description ("probing web-1: HK-01, 3 of 38")."""
     out = console or stderr_console()
-    if not out.is_terminal:
-        yield
+    if not out.is_terminal or os.environ.get("COMPLIANCE_NO_PROGRESS"):
+        yield _quiet_update
         return
-    with out.status(description, spinner="dots"):
-        yield
+    with out.status(Text(description), spinner="dots") as status:
+        yield lambda text: status.update(Text(text))

@@ -10,13 +10,12 @@ from compliance.formats.console import Verdict as ConsoleVerdict
 from compliance.promote.wave_decision import Finding, Verdict, WaveDecision
 from compliance.util.clock import isoformat
 
-MESSAGE_WIDTH = 110
 HEADLINE = {Verdict.PROMOTE: "PROMOTE", Verdict.HOLD: "HOLD", Verdict.ROLLBACK: "ROLL BACK"}
 
 
-def _clip(text: str, width: int = MESSAGE_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _clip(text: str) -> str:
+    """One line, never cut: the reason is what the operator reads."""
+    return " ".join(text.split())
 
 
 def _finding_line(finding: Finding, host_width: int) -> str:

@@ -19,6 +19,7 @@ from compliance.catalog.loader import Catalog, load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.checks.predicate_subject import Subject
 from compliance.errors import CheckError, UsageError
+from compliance.formats.console import progress
 from compliance.inputs.closure import read_closure
 from compliance.inputs.documents import read_policy, read_waivers
 from compliance.inputs.facts import parse_facts
@@ -125,14 +126,17 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     """Read every input the options name into the subject, generating the SBOM from the closure when a selected check needs one."""
     subject = Subject(commit=opts.commit)
     if opts.closure:
-        closure, data = read_closure(opts.closure, store=opts.store)
+        with progress(f"reading the closure {opts.closure}"):
+            closure, data = read_closure(opts.closure, store=opts.store)
         subject.closure = closure
         loaded.append(LoadedInput(assessment_mod.input_ref("closure", opts.closure, data), data))
     if opts.sbom:
-        subject.sbom = parse_sbom(_load("sbom", opts.sbom, loaded, what="SBOM file"), opts.sbom)
+        with progress(f"reading the SBOM {opts.sbom}"):
+            subject.sbom = parse_sbom(_load("sbom", opts.sbom, loaded, what="SBOM file"), opts.sbom)
     elif subject.closure is not None and opts.generate_sbom and _needs_sbom(selection):
-        generated = _generate_sbom(subject)
-        subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
+        with progress("writing an SBOM from the closure"):
+            generated = _generate_sbom(subject)
+            subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
         loaded.append(LoadedInput(assessment_mod.input_ref("sbom-generated", "sbom.generated.cdx.json", generated), generated))
         subject.notes.append("no SBOM was given: the SBOM was generated from the closure")
     if opts.facts and (opts.flake or opts.nix_file):
@@ -142,7 +146,8 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     elif opts.flake or opts.nix_file:
         from compliance.inputs.facts_eval import evaluate_facts
 
-        doc = evaluate_facts(option_paths(selection), flake=opts.flake, nix_file=opts.nix_file, attr=opts.nix_attr)
+        with progress(f"evaluating the facts from {opts.flake or opts.nix_file} with nix eval"):
+            doc = evaluate_facts(option_paths(selection), flake=opts.flake, nix_file=opts.nix_file, attr=opts.nix_attr)
         data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
         source = opts.flake or opts.nix_file or "facts"
         loaded.append(LoadedInput(assessment_mod.input_ref("facts-evaluated", "facts.json", data), data))
@@ -156,9 +161,10 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     if opts.vulns:
         from compliance.inputs.scanners import load_vulnerability_reports
 
-        subject.vulnerabilities = load_vulnerability_reports(
-            [(path, _load("vulnerabilities", path, loaded, what="vulnerability report")) for path in opts.vulns]
-        )
+        with progress("reading the vulnerability reports"):
+            subject.vulnerabilities = load_vulnerability_reports(
+                [(path, _load("vulnerabilities", path, loaded, what="vulnerability report")) for path in opts.vulns]
+            )
     if subject.commit is None and subject.facts is not None:
         from compliance.inputs.facts import lookup_or
 

@@ -51,8 +51,8 @@ class ProbeOptions:
     profiles: list[str] = field(default_factory=list, metadata=profiles_option())
     root: str | None = field(default=None, metadata=option(
         "--root", metavar="DIR", help="Probe an offline root folder (a mounted image or chroot) instead of this machine."))
-    host_url: str | None = field(default=None, metadata=option(
-        "--host", metavar="ssh://USER@HOST:PORT", help="Probe a remote host over SSH (one connection for the run)."))
+    hosts: list[str] = field(default_factory=list, metadata=option(
+        "--host", metavar="ssh://USER@HOST:PORT", help="Probe a remote host over SSH (one connection for the run; one host per run)."))
     ssh_identity: str | None = field(default=None, metadata=option(
         "--ssh-identity", metavar="FILE", help="SSH private key for --host."))
     ssh_known_hosts: str | None = field(default=None, metadata=option(
@@ -107,6 +107,9 @@ def runtime_selection(opts: ProbeOptions) -> tuple[Selection, str]:
 
 def probe_command(opts: ProbeOptions) -> ProbeWritten:
     """Probe the host the options name and write its signed report."""
+    if len(opts.hosts) > 1:  # never a silent drop of all but one
+        raise UsageError(f"--host given {len(opts.hosts)} times ({', '.join(opts.hosts)}): a probe run probes one host; run one probe per host")
+    host_url = opts.hosts[0] if opts.hosts else None
     nonce = check_nonce(opts.nonce)
     expected = expected_closure(opts.expect_closure)
     check_output_file(opts.output)
@@ -115,7 +118,7 @@ def probe_command(opts: ProbeOptions) -> ProbeWritten:
     try:
         selection, digest = runtime_selection(opts)
         created = clock.now()
-        with open_host(root=opts.root, ssh_url=opts.host_url, identity=opts.ssh_identity,
+        with open_host(root=opts.root, ssh_url=host_url, identity=opts.ssh_identity,
                        known_hosts=opts.ssh_known_hosts, ssh_options=opts.ssh_options) as host:
             report = run_probes(host, selection, catalog_digest=digest, nonce=nonce, signer_fingerprint="",
                                 created=created, expected_closure=expected, timeout=opts.timeout)
