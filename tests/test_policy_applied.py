@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from compliance import formats
+from compliance.formats.text import render_text_width
 from compliance.models.common import Status
 from compliance.report import ReportContext, render_html, render_pdf
 from compliance.runs.gate_run import GateOptions, GateRun, run_gate
@@ -38,7 +39,7 @@ def _example(monkeypatch: pytest.MonkeyPatch, **changes: object) -> GateRun:
 
 def test_text_and_markdown_say_why_the_example_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     run = _example(monkeypatch)
-    text = formats.render("text", run.report).decode()
+    text = render_text_width(run.report, 400).decode()  # wide: one line each, no wrapping
     assert f"Why:    {EXPLANATION}" in text.splitlines()
     assert f"Policy: {EX / 'policy.toml'} ({run.report.decision.policy_digest})" in text.splitlines()
     markdown = formats.render("markdown", run.report).decode()
