@@ -19,12 +19,14 @@ def _sarif_results() -> dict[str, dict[str, Any]]:
     return {r["properties"]["status"]: r for r in doc["runs"][0]["results"]}
 
 
-def test_sarif_gives_a_level_only_to_failures() -> None:
-    """SARIF 2.1.0 §3.27.10: a result whose kind is not "fail" has level "none"."""
+def test_sarif_has_results_only_for_findings() -> None:
+    """Code scanning turns each result into an alert: failures, errors and waived failures
+    (suppressed) are results, each a "fail" with a level; nothing else is."""
     results = _sarif_results()
-    assert set(results) == {s.value for s in Status}
+    assert set(results) == {Status.FAIL.value, Status.ERROR.value, Status.WAIVED.value}
     for status, result in results.items():
-        assert result["kind"] == "fail" or result["level"] == "none", (status, result["kind"], result["level"])
+        assert result["kind"] == "fail" and result["level"] in ("error", "warning", "note"), status
+    assert "suppressions" in results["waived"] and "suppressions" not in results["fail"]
 
 
 def test_sarif_shows_an_undecided_control_as_an_error() -> None:

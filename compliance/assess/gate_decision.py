@@ -12,15 +12,19 @@ import hashlib
 from datetime import datetime
 from fnmatch import fnmatchcase
 
+from compliance.assess.verdict_reason import explain, policy_sentence
 from compliance.models.common import Status
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import (
     Assessment,
     ControlResult,
     Decision,
+    ParameterUse,
+    PolicyApplied,
     Reason,
     SubjectRef,
     WaiverApplied,
+    WaiverUse,
 )
 from compliance.util.canonical import canonical_json
 from compliance.util.clock import isoformat
@@ -130,4 +134,41 @@ def decide(assessment: Assessment, policy: Policy) -> Decision:
         blocking=blocking,
         non_blocking=non_blocking,
         counts=assessment.counts(),
+    )
+
+
+def _waiver_outcome(waiver: Waiver, assessment: Assessment) -> WaiverUse:
+    result = next((r for r in assessment.results if r.control_id == waiver.control), None)
+    base = {"id": waiver.id, "control": waiver.control, "approver": waiver.approver, "expires": waiver.expires}
+    if result is None:
+        return WaiverUse(**base, applied=False, outcome=f"not used: {waiver.control} was not selected")
+    if result.waiver is not None and result.waiver.id == waiver.id:
+        return WaiverUse(**base, applied=True, outcome=f"waived {waiver.control} ({result.waiver.covered_status.value})")
+    refused = next((n for n in result.notes if n.startswith(f"waiver {waiver.id} ")), None)
+    if refused is not None:
+        return WaiverUse(**base, applied=False, outcome=refused)
+    if not _in_scope(waiver, assessment.subject):
+        return WaiverUse(**base, applied=False, outcome="not used: the subject is outside its scope")
+    return WaiverUse(**base, applied=False, outcome=f"not needed: {waiver.control} is {result.status.value}")
+
+
+def _source_label(source: str) -> str:
+    return "catalog default" if source == "default" else f"profile {source}"
+
+
+def policy_applied(assessment: Assessment, decision: Decision, policy: Policy, waivers: list[Waiver], source: str | None) -> PolicyApplied:
+    """The record of what decided the verdict (see :class:`PolicyApplied`)."""
+    parameters = [
+        ParameterUse(control_id=r.control_id, name=name, value=value, source=_source_label(r.param_sources.get(name, "default")))
+        for r in sorted(assessment.results, key=lambda r: r.control_id)
+        for name, value in sorted(r.params.items())
+    ]
+    return PolicyApplied(
+        source=source or "defaults (no --policy)",
+        digest=decision.policy_digest,
+        settings=policy,
+        summary=policy_sentence(policy),
+        explanation=explain(decision, policy),
+        waivers=[_waiver_outcome(w, assessment) for w in waivers],
+        parameters=parameters,
     )

@@ -66,7 +66,7 @@ class CheckSpec:
     params: type[Params]
     reads: Callable[[Any], Sequence[str]]
     summary: str
-    needs: frozenset[str] = frozenset()  # subject parts: "closure", "sbom", "facts", "vulnerabilities"
+    needs: frozenset[str] = frozenset()  # subject parts: "closure", "sbom", "facts", "vulnerabilities", "flake_lock"
 
     def facts_read(self, params: Params) -> list[str]:
         return list(self.reads(params))

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "probe": ("probe_cmd", "history_cmd"),
     "promote": ("promote_cmd",),
     "agent": ("agent_cmd",),
+    "policy": ("policy_cmd",),
 }
 
 

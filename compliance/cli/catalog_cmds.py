@@ -72,6 +72,17 @@ def controls_show(control_id: str, catalog: Path | None) -> int:
     return 0
 
 
+@controls_group.command("validate")
+@catalog_option
+def controls_validate(catalog: Path | None) -> int:
+    """Validate the catalog: every control, framework and profile file. Exit 0 valid, 2 not
+    (one line naming the file and the problem)."""
+    from compliance.runs.validate_run import validate_catalog
+
+    click.echo(validate_catalog(catalog))
+    return 0
+
+
 @controls_group.command("profiles")
 @catalog_option
 def controls_profiles(catalog: Path | None) -> int:

@@ -33,10 +33,12 @@ def verify_command(packet: str, key_path: str, fmt: str, expect_subject: str | N
 
     from compliance.evidence.packet import open_packet
     from compliance.evidence.packet_verify import expectations, verify_packet
+    from compliance.formats.console import progress
     from compliance.signing.keys import load_public_key
 
     key = load_public_key(key_path)
-    result = verify_packet(open_packet(packet), key)
+    with progress(f"verifying {packet}"):
+        result = verify_packet(open_packet(packet), key)
     identity = result.identity if result.valid else None
     checks = expectations(identity, subject=expect_subject, nar_hash=expect_nar_hash, commit=expect_commit) if identity else []
     wrong = [c for c in checks if not c.ok]

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from compliance.models.run_options import option_spec
+from compliance.models.run_options import OPTION_KEY, option_spec, quiet_option, verbose_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,3 +82,11 @@ def click_options(options_type: type[Any]) -> Callable[[F], F]:
         return func
 
     return apply
+
+
+def verbosity_options(func: F) -> F:
+    """``--quiet`` / ``--verbose`` for a command whose options are not a run's model
+    (the runs declare theirs: :func:`compliance.models.run_options.quiet_option`)."""
+    quiet, verbose = quiet_option()[OPTION_KEY], verbose_option()[OPTION_KEY]
+    func = click.option(*verbose.flags, "verbose", is_flag=True, help=verbose.help)(func)
+    return click.option(*quiet.flags, "quiet", is_flag=True, help=quiet.help)(func)

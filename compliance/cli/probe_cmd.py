@@ -25,8 +25,7 @@ def probe_command(**options: Any) -> int:
     """
     opts = ProbeOptions(**options)
     if opts.inventory is None:
-        written = run_probe_command(opts)
-        click.echo(written.summary)
+        run_probe_command(opts)  # says its verdict on standard error
         return 0
     from compliance.cli.fleet_view import FleetProgress, render_summary
     from compliance.promote.wave import read_wave

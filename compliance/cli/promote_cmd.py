@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from compliance.cli.options import verbosity_options
 from compliance.errors import UsageError
 
 FORMATS = ["text", "json", "dsse", "nixfleet-events"]
@@ -41,6 +42,7 @@ SERVE_ONLY = ("tls_cert", "tls_key", "client_ca", "token_file", "agent_token_fil
               help="--serve: concurrent connections and requests at most (503 beyond).")
 @click.option("--graceful-timeout", type=click.IntRange(min=0), default=30, show_default=True,
               help="--serve: seconds in-flight requests get to finish on SIGTERM.")
+@verbosity_options
 def promote_command(
     wave_path: str,
     reports: str,
@@ -50,6 +52,8 @@ def promote_command(
     outputs: tuple[str, ...],
     key: str | None,
     serve_address: str | None,
+    quiet: bool,
+    verbose: bool,
     **service: Any,
 ) -> int:
     """Verify each host's report with its key from the wave file, check it is bound to this
@@ -57,7 +61,8 @@ def promote_command(
 
     Exit 0 promote, 1 roll back, 3 hold (evidence missing, not yet fresh, or invalid), 2 error.
     """
-    from compliance.promote.render import render_decision_text
+    from compliance.formats.console import outputs_written, print_verdict
+    from compliance.promote.render import decision_verdict, render_decision_text
     from compliance.promote.session import PromotionGate
     from compliance.promote.signed_decision import sign_decision
     from compliance.promote.wave_decision import decision_json
@@ -98,6 +103,7 @@ def promote_command(
 
         rendered["nixfleet-events"] = nixfleet_events_jsonl(decision)
     write_outputs(rendered, stdout, to_files)
+    print_verdict(decision_verdict(decision, outputs_written(to_files)), quiet=quiet, verbose=verbose)
     return decision.exit_code
 
 

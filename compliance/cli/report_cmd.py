@@ -37,6 +37,7 @@ def report_command(
     byte the report.pdf inside the packet (given the same --previous, if it was built with one)."""
     from compliance.catalog.loader import load_catalog
     from compliance.evidence.packet import open_packet
+    from compliance.formats.console import progress
     from compliance.report import render_html, render_pdf
     from compliance.runs.report_run import report_from_packet
 
@@ -56,7 +57,8 @@ def report_command(
         if no_verify:
             click.echo("compliance: WARNING: --no-verify: the packets' signatures were NOT checked; the changes section is unverified", err=True)
         context = dataclasses.replace(context, changes=report_changes(packet, previous, trust, loaded))
-    pdf = render_pdf(report, context)
+    with progress("rendering the PDF report"):
+        pdf = render_pdf(report, context)
     html = render_html(report, context) if html_path is not None else None
     atomic_write(pdf_path, pdf)
     if html_path is not None and html is not None:

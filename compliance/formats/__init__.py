@@ -14,6 +14,7 @@ from compliance.models.results import GateReport
 Renderer = Callable[[GateReport], bytes]
 
 _FORMATS: dict[str, tuple[str, Renderer]] = {}
+_loaded = False
 
 
 def register(name: str, extension: str) -> Callable[[Renderer], Renderer]:
@@ -29,10 +30,12 @@ def _load() -> None:
     import importlib
     import pkgutil
 
-    if _FORMATS:
+    global _loaded
+    if _loaded:  # not "if _FORMATS": importing one format module registers only its own
         return
     for module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{module.name}")
+    _loaded = True
 
 
 def names() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compliance.assess.verdict_reason import explain
 from compliance.formats import register
 from compliance.models.common import Status
 from compliance.models.results import ControlResult, GateReport
@@ -28,6 +29,9 @@ def render_markdown(report: GateReport) -> bytes:
         f"**Profiles:** {', '.join(a.profiles) or 'all controls'}  ",
         f"**Assessed:** {isoformat(a.created)} · assessment `{a.id}`",
         *(f"> {_cell(note)}" for note in a.notes),
+        "",
+        f"**Why:** {_cell(report.policy.explanation if report.policy else explain(d, None))}  ",
+        *([f"**Policy:** `{_cell(report.policy.source)}` · `{report.policy.digest}`"] if report.policy else []),
         "",
         "| status | controls |",
         "|---|---:|",

@@ -11,6 +11,7 @@ from compliance.models.attestation import AttestationOutcome
 from compliance.models.common import Record, Severity, Status
 from compliance.models.control import CheckKind
 from compliance.models.frameworks import FrameworkId
+from compliance.models.policy import Policy
 from compliance.models.subject import InputRef
 
 RESULTS_SCHEMA = "https://compliance-gate.dev/schemas/results/v1"
@@ -35,6 +36,19 @@ class WaiverApplied(Record):
     covered_status: Status  # what the control would have been without the waiver
 
 
+class SourceLocation(Record):
+    """Where in the repository a result can be placed: the Nix file and line defining an
+    option it read, flake.lock, or the input file it judged. ``uri`` is relative to the
+    folder the gate ran in (``uri_base`` "SRCROOT") when the file is inside it, else
+    absolute (no ``uri_base``)."""
+
+    uri: str
+    uri_base: str | None = None
+    line: int | None = None
+    kind: str  # "nixos-option" | "flake-lock" | "sbom" | "closure" | "facts" | "vulnerabilities" | "kernel-config"
+    option: str | None = None  # the NixOS option defined there
+
+
 class ControlResult(Record):
     """One control's outcome for one assessment, with its checks, parameters (and where they came from) and any waiver."""
     control_id: str
@@ -49,6 +63,7 @@ class ControlResult(Record):
     remediation: dict[str, Any] | None = None
     waiver: WaiverApplied | None = None
     notes: list[str] = []  # e.g. "waiver W-3 expired on ..." (an expired waiver does not waive)
+    locations: list[SourceLocation] | None = None  # where to place it, most precise first
 
 
 class SubjectRef(Record):
@@ -115,9 +130,46 @@ class Decision(Record):
     counts: Counts
 
 
+class WaiverUse(Record):
+    """One waiver the gate was given and what became of it."""
+
+    id: str
+    control: str
+    approver: str
+    expires: datetime
+    applied: bool
+    outcome: str  # "waived IA-08 (fail)", "expired on …: it does not waive", "not needed: IA-08 is pass"
+
+
+class ParameterUse(Record):
+    """One parameter a control ran with, and where its value came from."""
+
+    control_id: str
+    name: str
+    value: Any = None  # null when the parameter is unset (no limit, none given)
+    source: str  # "catalog default" or "profile <id>"
+
+
+class PolicyApplied(Record):
+    """What decided the verdict, written into every packet: the effective policy with its
+    defaults, where it came from, the waivers given and what became of each, and the
+    parameters each control ran with and their sources. ``digest`` is the decision's
+    ``policy_digest`` (sha256 of the canonical JSON of ``settings``)."""
+
+    source: str  # the policy file given, or "defaults (no --policy)"
+    digest: str
+    settings: Policy
+    summary: str  # "the policy blocks critical and high failures and errors"
+    explanation: str  # "PASS: 2 failures below the blocking threshold; the policy blocks …"
+    waivers: list[WaiverUse] = []
+    parameters: list[ParameterUse] = []
+
+
 class GateReport(Record):
-    """results.json: the assessment together with the decision the policy gave."""
+    """results.json: the assessment together with the decision the policy gave, and the
+    policy applied (absent only in reports written before it was recorded)."""
 
     schema_: str = Field(default=RESULTS_SCHEMA, alias="$schema")
     assessment: Assessment
     decision: Decision
+    policy: PolicyApplied | None = None

@@ -48,3 +48,13 @@ def profiles_option() -> dict[str, Any]:
 def catalog_dir_option() -> dict[str, Any]:
     """The ``--catalog`` option every run that loads the catalog takes."""
     return option("--catalog", metavar="DIR", help="Control catalog folder (default: the bundled one).")
+
+
+def quiet_option() -> dict[str, Any]:
+    """``--quiet``: no verdict on standard error."""
+    return option("--quiet", "-q", help="Print no verdict on standard error (the exit code and the outputs still say it).")
+
+
+def verbose_option() -> dict[str, Any]:
+    """``--verbose``: a longer verdict on standard error."""
+    return option("--verbose", "-v", help="Say more in the verdict on standard error: every item, the inputs, the notes.")

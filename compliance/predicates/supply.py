@@ -33,7 +33,7 @@ def _date_from_version(text: str) -> datetime | None:
         return None
 
 
-@predicate("nixpkgs_age", params=NixpkgsAgeParams, reads=["system.nixos.version"])
+@predicate("nixpkgs_age", params=NixpkgsAgeParams, reads=["system.nixos.version"], needs=["flake_lock"])
 def nixpkgs_age(subject: Subject, params: NixpkgsAgeParams) -> Outcome:
     """The locked nixpkgs is recent: from flake.lock (lastModified), else the NixOS version's date."""
     when: datetime | None = None
@@ -83,6 +83,7 @@ class PinnedInputsParams(Params):
     "flake_inputs_locked",
     params=PinnedInputsParams,
     reads=lambda p: ["system.configurationRevision"] if p.require_configuration_revision else [],
+    needs=["flake_lock"],
 )
 def flake_inputs_locked(subject: Subject, params: PinnedInputsParams) -> Outcome:
     """Every flake input is locked to content (narHash) and, for version control, a commit, from a source others can fetch.

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from compliance.formats.console import Verdict as ConsoleVerdict
 from compliance.promote.wave_decision import Finding, Verdict, WaveDecision
 from compliance.util.clock import isoformat
 
-MESSAGE_WIDTH = 110
 HEADLINE = {Verdict.PROMOTE: "PROMOTE", Verdict.HOLD: "HOLD", Verdict.ROLLBACK: "ROLL BACK"}
 
 
-def _clip(text: str, width: int = MESSAGE_WIDTH) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _clip(text: str) -> str:
+    """One line, never cut: the reason is what the operator reads."""
+    return " ".join(text.split())
 
 
 def _finding_line(finding: Finding, host_width: int) -> str:
@@ -63,3 +63,31 @@ def render_decision_text(decision: WaveDecision) -> bytes:
         for ref in decision.unattributed:
             lines.append(f"  {ref.file:<{width}}  {ref.status.value:<13}  {_clip(ref.message)}")
     return ("\n".join(lines) + "\n").encode()
+
+
+_TONE = {Verdict.PROMOTE: "good", Verdict.HOLD: "hold", Verdict.ROLLBACK: "bad"}
+
+
+def _finding_item(finding: Finding) -> str:
+    return " ".join(_finding_line(finding, 0).split())
+
+
+def decision_verdict(decision: WaveDecision, outputs: list[tuple[str, str]]) -> ConsoleVerdict:
+    """The decision's verdict on standard error: what the control plane's log shows even
+    when the decision itself went to files."""
+    s = decision.summary
+    counts = ", ".join(f"{n} {status.value.replace('_', ' ')}" for status, n in s.by_evidence.items())
+    return ConsoleVerdict(
+        command="compliance promote",
+        headline=HEADLINE[decision.verdict],
+        tone=_TONE[decision.verdict],
+        summary=f"wave {decision.wave}: {s.hosts} hosts ({counts}), exit {decision.exit_code}",
+        why="; ".join(f"{c.group}: {c.valid} of {c.hosts} valid (needs {c.needed})" for c in s.coverage),
+        items_title="reasons",
+        items=[_finding_item(f) for f in decision.reasons],
+        outputs=outputs,
+        details=[
+            ("notes", [_finding_item(f) for f in decision.notes]),
+            ("hosts", [f"{h.name}: {h.evidence.value}, {h.outcome.value}" for h in decision.hosts]),
+        ],
+    )

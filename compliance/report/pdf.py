@@ -18,6 +18,10 @@ from compliance import TOOL_NAME, __version__
 from compliance.errors import PdfError
 from compliance.util import clock
 
+# What WeasyPrint loads at import, as Debian names it: without them there is no PDF.
+SYSTEM_LIBRARIES = ("the system libraries Pango, HarfBuzz and fonts: on Debian or Ubuntu, "
+                    "apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fonts-dejavu-core")
+
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> NoReturn:
     raise ValueError(f"the report does not load external resources ({url})")
@@ -34,6 +38,8 @@ def html_to_pdf(html: str, *, producer: str | None = None, created: datetime | N
         import weasyprint
     except ImportError as exc:  # pragma: no cover - the wheel depends on weasyprint
         raise PdfError(f"PDF rendering needs WeasyPrint: {exc}") from None
+    except OSError as exc:  # WeasyPrint loads Pango and HarfBuzz with ctypes at import
+        raise PdfError(f"PDF rendering needs {SYSTEM_LIBRARIES} ({' '.join(str(exc).split())})") from None
     moment = created or clock.now()
     stamp = pydyf.String(pdf_date(moment))
     name = pydyf.String(producer or f"{TOOL_NAME} {__version__}")

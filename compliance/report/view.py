@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compliance import TOOL_NAME, __version__
+from compliance.assess.verdict_reason import explain
 from compliance.catalog.loader import Catalog
 from compliance.checks.judges import sysctl_matches
 from compliance.models.common import Status
@@ -88,6 +89,19 @@ class Summary:
     blocking: tuple[ReasonView, ...]
     non_blocking: tuple[ReasonView, ...]
     notes: tuple[str, ...]
+    policy: PolicyView
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """The policy applied: its settings (defaults included), where it came from, the
+    sentence that explains the verdict, the waivers given and the parameters' sources."""
+
+    explanation: str
+    settings: tuple[Fact, ...]
+    waivers: tuple[tuple[str, str, str, str], ...]  # id, control, applied or not, outcome
+    parameters: tuple[tuple[str, str, str, str], ...]  # control, parameter, value, source
+    recorded: bool  # False for a report written before the policy was recorded
 
 
 @dataclass(frozen=True)
@@ -254,6 +268,49 @@ def _summary(report: GateReport) -> Summary:
         blocking=tuple(_reason(r) for r in d.blocking),
         non_blocking=tuple(_reason(r) for r in d.non_blocking),
         notes=tuple(a.notes),
+        policy=_policy(report),
+    )
+
+
+_POLICY_LABELS = {
+    "block_severities": "Failures that block, by severity",
+    "errors_block": "Errors (could not decide) block",
+    "manual_blocks": "Manual reviews block",
+    "min_decided": "Share of controls that must reach a decision",
+    "require_waiver_approver": "A waiver needs an approver",
+    "max_waiver_days": "Longest waiver, in days",
+    "block_controls": "Always block on",
+    "never_block": "Never block on",
+}
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    if value is None:
+        return "no limit"
+    return str(value)
+
+
+def _policy(report: GateReport) -> PolicyView:
+    applied = report.policy
+    if applied is None:
+        return PolicyView(
+            explanation=explain(report.decision, None),
+            settings=(Fact("Policy digest", report.decision.policy_digest, mono=True),),
+            waivers=(), parameters=(), recorded=False,
+        )
+    settings = applied.settings.model_dump(mode="json")
+    facts = [Fact("Source", applied.source, mono=applied.source.endswith((".toml", ".json"))), Fact("Digest", applied.digest, mono=True)]
+    facts += [Fact(_POLICY_LABELS.get(name, name), _setting_text(settings[name])) for name in _POLICY_LABELS if name in settings]
+    return PolicyView(
+        explanation=applied.explanation,
+        settings=tuple(facts),
+        waivers=tuple((w.id, w.control, "applied" if w.applied else "not applied", w.outcome) for w in applied.waivers),
+        parameters=tuple((p.control_id, p.name, observed_text(p.value), p.source) for p in applied.parameters),
+        recorded=True,
     )
 
 

@@ -35,6 +35,7 @@ from compliance.evidence.layout import (
 from compliance.evidence.manifest import FileEntry, InputEntry, Manifest
 from compliance.evidence.predicate import make_predicate, statement_subjects
 from compliance.evidence.writer import check_destination, write_packet
+from compliance.formats.console import progress
 from compliance.models.evidence_history import EvidenceDiff
 from compliance.report import ReportContext, render_html, render_pdf
 from compliance.runs.gate_run import GateRun, LoadedInput
@@ -134,7 +135,8 @@ def packet_files(
     )
     files: dict[str, bytes] = {RESULTS: results, REPORT_HTML: render_html(report, context), **input_files}
     if include_pdf:
-        files[REPORT_PDF] = render_pdf(report, context)
+        with progress("rendering the PDF report"):
+            files[REPORT_PDF] = render_pdf(report, context)
     for fmt, path in EXPORTS.items():
         files[path] = formats.render(fmt, report)
 

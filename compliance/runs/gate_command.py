@@ -1,4 +1,5 @@
-"""``compliance gate`` end to end: check the outputs, run the gate, sign the packet, write.
+"""``compliance gate`` end to end: check the outputs, run the gate, sign the packet, write,
+and say the verdict on standard error.
 
 The order is the contract's: every usage error before any work (a typo in ``-o`` costs no
 gate run), the signing key decrypted while the gate runs, the packet built from the same
@@ -10,6 +11,7 @@ from __future__ import annotations
 from compliance import formats
 from compliance.errors import UsageError
 from compliance.evidence.writer import check_destination
+from compliance.formats.console import gate_verdict, outputs_written, print_verdict
 from compliance.runs.evidence_run import SignerOpening, build_packet
 from compliance.runs.gate_run import GateOptions, GateRun, run_gate
 from compliance.runs.outputs import parse_outputs, write_outputs
@@ -52,4 +54,6 @@ def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
             changes = gate_changes(run, opts.previous, Trust(key))
         build_packet(run, opts.evidence, key_path=opts.key, signer=signer, signing=signing, changes=changes)
     write_outputs(rendered, stdout, to_files)
+    written = outputs_written(to_files, [("evidence", opts.evidence)] if opts.evidence else [])
+    print_verdict(gate_verdict(run.report, run.policy, written), quiet=opts.quiet, verbose=opts.verbose)
     return run, 0 if run.report.decision.passed else 1

@@ -14,10 +14,12 @@ import orjson
 from compliance.assess import assessment as assessment_mod
 from compliance.assess import engine
 from compliance.assess import gate_decision as gate
+from compliance.assess.locations import place_results
 from compliance.catalog.loader import Catalog, load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.checks.predicate_subject import Subject
-from compliance.errors import CheckError, InputError, UsageError
+from compliance.errors import CheckError, UsageError
+from compliance.formats.console import progress
 from compliance.inputs.closure import read_closure
 from compliance.inputs.documents import read_policy, read_waivers
 from compliance.inputs.facts import parse_facts
@@ -27,9 +29,16 @@ from compliance.inputs.sbom import parse_sbom
 from compliance.models.control import CheckKind
 from compliance.models.policy import Policy, Waiver
 from compliance.models.results import GateReport
-from compliance.models.run_options import catalog_dir_option, option, profiles_option
+from compliance.models.run_options import (
+    catalog_dir_option,
+    option,
+    profiles_option,
+    quiet_option,
+    verbose_option,
+)
 from compliance.models.subject import InputRef
 from compliance.runs import attestation_files as attestations
+from compliance.runs.validate_run import check_policy_controls, check_waiver_controls
 from compliance.signing.keys import PublicKey, parse_public_key
 from compliance.util import clock
 from compliance.util.fsutil import parse_json, read_bytes
@@ -74,7 +83,7 @@ class GateOptions:
     generate_sbom: bool = field(default=True, metadata=option(
         "--no-generate-sbom", inverted=True, help="Do not generate an SBOM from the closure when --sbom is omitted."))
     formats: list[str] = field(default_factory=list, metadata=option(
-        "--format", "-f", metavar="FMT", help="Output format: text, json, junit, sarif, markdown, oscal (repeatable)."))
+        "--format", "-f", metavar="FMT", help="Output format: text, json, junit, junit-strict, sarif, markdown, oscal (repeatable)."))
     outputs: list[str] = field(default_factory=list, metadata=option(
         "--output", "-o", metavar="[FMT=]F", help="Write a format to a file instead of standard output (repeatable)."))
     evidence: str | None = field(default=None, metadata=option(
@@ -88,6 +97,8 @@ class GateOptions:
     previous_key: str | None = field(default=None, metadata=option(
         "--previous-key", metavar="PUB", help="Public key OLD must verify with (default: the public half of --key)."))
     catalog: Path | None = field(default=None, metadata=catalog_dir_option())
+    quiet: bool = field(default=False, metadata=quiet_option())
+    verbose: bool = field(default=False, metadata=verbose_option())
 
 
 @dataclass(frozen=True)
@@ -119,14 +130,17 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     """Read every input the options name into the subject, generating the SBOM from the closure when a selected check needs one."""
     subject = Subject(commit=opts.commit)
     if opts.closure:
-        closure, data = read_closure(opts.closure, store=opts.store)
+        with progress(f"reading the closure {opts.closure}"):
+            closure, data = read_closure(opts.closure, store=opts.store)
         subject.closure = closure
         loaded.append(LoadedInput(assessment_mod.input_ref("closure", opts.closure, data), data))
     if opts.sbom:
-        subject.sbom = parse_sbom(_load("sbom", opts.sbom, loaded, what="SBOM file"), opts.sbom)
+        with progress(f"reading the SBOM {opts.sbom}"):
+            subject.sbom = parse_sbom(_load("sbom", opts.sbom, loaded, what="SBOM file"), opts.sbom)
     elif subject.closure is not None and opts.generate_sbom and _needs_sbom(selection):
-        generated = _generate_sbom(subject)
-        subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
+        with progress("writing an SBOM from the closure"):
+            generated = _generate_sbom(subject)
+            subject.sbom = parse_sbom(generated, "sbom (generated from the closure)")
         loaded.append(LoadedInput(assessment_mod.input_ref("sbom-generated", "sbom.generated.cdx.json", generated), generated))
         subject.notes.append("no SBOM was given: the SBOM was generated from the closure")
     if opts.facts and (opts.flake or opts.nix_file):
@@ -136,7 +150,8 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     elif opts.flake or opts.nix_file:
         from compliance.inputs.facts_eval import evaluate_facts
 
-        doc = evaluate_facts(option_paths(selection), flake=opts.flake, nix_file=opts.nix_file, attr=opts.nix_attr)
+        with progress(f"evaluating the facts from {opts.flake or opts.nix_file} with nix eval"):
+            doc = evaluate_facts(option_paths(selection), flake=opts.flake, nix_file=opts.nix_file, attr=opts.nix_attr)
         data = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
         source = opts.flake or opts.nix_file or "facts"
         loaded.append(LoadedInput(assessment_mod.input_ref("facts-evaluated", "facts.json", data), data))
@@ -150,9 +165,10 @@ def load_subject(opts: GateOptions, selection: Selection, loaded: list[LoadedInp
     if opts.vulns:
         from compliance.inputs.scanners import load_vulnerability_reports
 
-        subject.vulnerabilities = load_vulnerability_reports(
-            [(path, _load("vulnerabilities", path, loaded, what="vulnerability report")) for path in opts.vulns]
-        )
+        with progress("reading the vulnerability reports"):
+            subject.vulnerabilities = load_vulnerability_reports(
+                [(path, _load("vulnerabilities", path, loaded, what="vulnerability report")) for path in opts.vulns]
+            )
     if subject.commit is None and subject.facts is not None:
         from compliance.inputs.facts import lookup_or
 
@@ -218,12 +234,8 @@ def run_gate(opts: GateOptions) -> GateRun:
     loaded: list[LoadedInput] = []
     policy = read_policy(opts.policy, _load("policy", opts.policy, loaded, what="policy file")) if opts.policy else Policy()
     waivers = read_waivers(opts.waivers, _load("waivers", opts.waivers, loaded, what="waiver file")) if opts.waivers else []
-    for waiver in waivers:
-        if waiver.control not in catalog.controls:
-            raise InputError(opts.waivers or "waivers", f"waiver {waiver.id} names unknown control {waiver.control!r}")
-    for name, control in policy.control_ids():
-        if control not in catalog.controls:
-            raise InputError(opts.policy or "policy", f"{name} names unknown control {control!r}")
+    check_waiver_controls(waivers, catalog, opts.waivers or "waivers")
+    check_policy_controls(policy, catalog, opts.policy or "policy")
     if not (opts.closure or opts.sbom or opts.facts or opts.flake or opts.nix_file):
         raise UsageError("nothing to assess: give --closure, --sbom or --facts (see 'compliance gate --help')")
     attested = _read_attestations(opts, loaded)
@@ -244,5 +256,7 @@ def run_gate(opts: GateOptions) -> GateRun:
         outcomes = [o for path, entries in files for o in attestations.verify_entries(entries, path, key, catalog, assessed.created)]
         assessed = attestations.record(assessed, outcomes)
     waived = gate.apply_waivers(assessed, waivers, policy)
+    waived = place_results(waived, selection, subject, [(item.ref, item.data) for item in loaded], Path.cwd())
     decision = gate.decide(waived, policy)
-    return GateRun(GateReport(assessment=waived, decision=decision), subject, selection, catalog, policy, waivers, loaded)
+    applied = gate.policy_applied(waived, decision, policy, waivers, opts.policy)
+    return GateRun(GateReport(assessment=waived, decision=decision, policy=applied), subject, selection, catalog, policy, waivers, loaded)

@@ -19,11 +19,18 @@ from compliance.catalog.selection import Selection, select
 from compliance.errors import UsageError
 from compliance.evidence.nixfleet_evidence import sign_evidence
 from compliance.evidence.probe_report import sign_report
+from compliance.formats.console import print_verdict, probe_verdict
 from compliance.inputs.host_inventory import Inventory, load_inventory
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.probe import MIN_NONCE_LENGTH, ProbeReport
-from compliance.models.run_options import catalog_dir_option, option, profiles_option
+from compliance.models.run_options import (
+    catalog_dir_option,
+    option,
+    profiles_option,
+    quiet_option,
+    verbose_option,
+)
 from compliance.runs.fleet_probe import (
     FORMATS,
     FleetDefaults,
@@ -63,8 +70,8 @@ class ProbeOptions:
     profiles: list[str] = field(default_factory=list, metadata=profiles_option())
     root: str | None = field(default=None, metadata=option(
         "--root", metavar="DIR", help="Probe an offline root folder (a mounted image or chroot) instead of this machine."))
-    host_url: str | None = field(default=None, metadata=option(
-        "--host", metavar="ssh://USER@HOST:PORT", help="Probe a remote host over SSH (one connection for the run)."))
+    hosts: list[str] = field(default_factory=list, metadata=option(
+        "--host", metavar="ssh://USER@HOST:PORT", help="Probe a remote host over SSH (one connection for the run; one host per run)."))
     ssh_identity: str | None = field(default=None, metadata=option(
         "--ssh-identity", metavar="FILE", help="SSH private key for --host."))
     ssh_known_hosts: str | None = field(default=None, metadata=option(
@@ -96,6 +103,8 @@ class ProbeOptions:
         "--parallel", minimum=1, show_default=True, help=f"--inventory: hosts probed at the same time (at most {MAX_PARALLEL})."))
     host_timeout: float = field(default=600.0, metadata=option(
         "--host-timeout", minimum=1, show_default=True, help="--inventory: time limit of one host's whole run, in seconds."))
+    quiet: bool = field(default=False, metadata=quiet_option())
+    verbose: bool = field(default=False, metadata=verbose_option())
 
 
 @dataclass(frozen=True)
@@ -150,6 +159,10 @@ def probe_command(opts: ProbeOptions) -> ProbeWritten:
         raise UsageError("--output (or --nixfleet-dir) is required")
     if (opts.nixfleet_dir is None) != (opts.nixfleet_key is None):
         raise UsageError("--nixfleet-dir and --nixfleet-key go together")
+    if len(opts.hosts) > 1:  # never a silent drop of all but one
+        raise UsageError(f"--host given {len(opts.hosts)} times ({', '.join(opts.hosts)}): a probe run probes one host; "
+                         "give an --inventory to probe many")
+    host_url = opts.hosts[0] if opts.hosts else None
     nonce = check_nonce(opts.nonce)
     expected = expected_closure(opts.expect_closure)
     if opts.output is not None:
@@ -162,7 +175,7 @@ def probe_command(opts: ProbeOptions) -> ProbeWritten:
     try:
         selection, digest = runtime_selection(opts)
         created = clock.now()
-        with open_host(root=opts.root, ssh_url=opts.host_url, identity=opts.ssh_identity,
+        with open_host(root=opts.root, ssh_url=host_url, identity=opts.ssh_identity,
                        known_hosts=opts.ssh_known_hosts, ssh_options=opts.ssh_options) as host:
             report = run_probes(host, selection, catalog_digest=digest, nonce=nonce, signer_fingerprint="",
                                 created=created, expected_closure=expected, timeout=opts.timeout)
@@ -179,7 +192,10 @@ def probe_command(opts: ProbeOptions) -> ProbeWritten:
     counts = report.assessment.counts().by_status
     summary = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts.get(s))
     where = opts.output if opts.output is not None else f"{opts.nixfleet_dir}/evidence.json"
-    line = f"{where}: {report.assessment.subject.name or report.host.address}: {len(report.assessment.results)} controls ({summary})"
+    host_name = report.assessment.subject.name or report.host.address
+    line = f"{where}: {host_name}: {len(report.assessment.results)} controls ({summary})"
+    # The verdict goes to standard error; standard output holds nothing but a format.
+    print_verdict(probe_verdict(report.assessment, host_name, [("signed report", where)]), quiet=opts.quiet, verbose=opts.verbose)
     return ProbeWritten(report, where, line)
 
 
@@ -197,7 +213,7 @@ def plan_fleet(opts: ProbeOptions, check_wave: Callable[[str], object] | None = 
     """The inventory's hosts with their keys, or a usage or input error before anything runs.
     ``check_wave`` validates a wave file given as inventory as the wave gate reads it."""
     assert opts.inventory is not None
-    if opts.root or opts.host_url or opts.output or opts.nixfleet_dir or opts.expect_closure:
+    if opts.root or opts.hosts or opts.output or opts.nixfleet_dir or opts.expect_closure:
         raise UsageError("--inventory probes the hosts it lists: --root, --host, -o, --nixfleet-dir and "
                          "--expect-closure do not apply (expected closures come from the inventory)")
     if opts.output_dir is None:

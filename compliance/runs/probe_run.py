@@ -14,6 +14,7 @@ from datetime import datetime
 from compliance.assess import assessment as assessment_mod
 from compliance.assess import engine
 from compliance.catalog.selection import Selection
+from compliance.formats.console import progress
 from compliance.hosts.host_api import Host
 from compliance.hosts.requests import Request, describe
 from compliance.models.control import CheckKind
@@ -41,16 +42,18 @@ def run_probes(
     host.nonce = nonce
     host.expected_closure = expected_closure
     host.timeout = timeout  # each command and walk of the collection too, not only each check
-    identity_requests = host.identity_requests()
-    prefetch_planned(selection, host, list(identity_requests.values()))
-    identity = host.identity()
-
     results = []
     touched: dict[str, list[Request]] = {}
-    for selected in selection.controls:
-        with host.tracking() as used:
-            results.append(engine.evaluate_control(selected, CheckKind.RUNTIME, host, timeout))
-        touched[selected.control.id] = list(used)
+    with progress(f"probing {host.address}: collecting what the probes read") as step:
+        identity_requests = host.identity_requests()
+        prefetch_planned(selection, host, list(identity_requests.values()))
+        identity = host.identity()
+        total = len(selection.controls)
+        for number, selected in enumerate(selection.controls, start=1):
+            step(f"probing {identity.name or host.address}: {selected.control.id}, {number} of {total}")
+            with host.tracking() as used:
+                results.append(engine.evaluate_control(selected, CheckKind.RUNTIME, host, timeout))
+            touched[selected.control.id] = list(used)
 
     ids: dict[Request, str] = {}
     observations: list[RawObservation] = []
