@@ -14,9 +14,11 @@ import os
 import resource
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Byte-compiled modules as an installed package has them: a first run writes them.
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -64,23 +66,25 @@ Runnable = Command | Callable[[], object]
 
 
 def run_process(command: Command) -> tuple[float, float, float]:
-    """Wall seconds, the child's peak RSS in MB and its CPU seconds (getrusage of the
-    waited child; the CPU of its own waited children is added through RUSAGE_CHILDREN)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(command.argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, env={**ENV, **command.env}, cwd=command.cwd)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
-    proc.stderr.close()
-    if code not in command.ok:
-        raise SystemExit(f"{' '.join(command.argv[:4])} … exited {code}: {err.decode('utf-8', 'replace')[-1500:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall seconds, peak RSS in MB and CPU seconds of one whole process.
+
+    The peak RSS is GNU time's (``%M``): a child forked from this process would inherit
+    its high-water mark. The CPU is user + system of every waited descendant
+    (RUSAGE_CHILDREN before and after), so work handed to ``find`` or ``ssh`` counts."""
+    with tempfile.NamedTemporaryFile(prefix="bench-rss-") as rss_file:
+        argv = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *command.argv] if os.path.exists("/usr/bin/time") else list(command.argv)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env={**ENV, **command.env}, cwd=command.cwd, check=False)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode not in command.ok:
+            raise SystemExit(f"{' '.join(command.argv[:4])} … exited {proc.returncode}: {proc.stderr.decode('utf-8', 'replace')[-1500:]}")
+        text = Path(rss_file.name).read_text().strip().splitlines()
+        peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else 0.0
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, usage.ru_maxrss / 1024, cpu
+    return wall, peak, cpu
 
 
 def run_one(runnable: Runnable) -> tuple[float, float, float]:
