@@ -72,8 +72,8 @@ def tree_key(root: Path) -> str:
 def _read(entry: Path, kind: type[T]) -> T | None:
     try:
         with open(entry, "rb") as handle:
-            value = pickle.load(handle)  # noqa: S301 - the user's own cache folder, keyed by content
-    except Exception:  # noqa: BLE001 - any unreadable entry is a miss, never an error
+            value = pickle.load(handle)  # the user's own cache folder, keyed by content
+    except Exception:  # any unreadable entry is a miss, never an error
         return None
     return value if isinstance(value, kind) else None
 
