@@ -162,7 +162,8 @@ def test_a_repeated_host_is_a_usage_error_not_a_silent_drop(tmp_path: Path) -> N
                  "--host", "ssh://root@a.example", "--host", "ssh://root@b.example")
     assert result.code == 2
     assert one_line_error(result) == ("compliance: --host given 2 times (ssh://root@a.example, ssh://root@b.example): "
-                                      "a probe run probes one host; run one probe per host")
+                                      "a probe run probes one host; "
+                                      "give an --inventory to probe many")
     assert not (tmp_path / "r.json").exists()
 
 
