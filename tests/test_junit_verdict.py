@@ -57,11 +57,11 @@ def test_a_passing_gate_has_no_failing_test_case(monkeypatch: pytest.MonkeyPatch
         [skipped] = _case(doc, control)
         assert skipped.tag == "skipped" and skipped.get("message", "").startswith("fail, not blocking under the policy (medium): ")
     props = {p.get("value") for p in doc.iter("property") if p.get("name") == "not-blocking"}
-    assert len(props) == 2 and all(v.startswith(("HK-01: fail, not blocking", "HK-02: fail, not blocking")) for v in props)
+    assert len(props) == 3 and all(v.startswith(("HK-01: fail, not blocking", "HK-02: fail, not blocking", "SC-14: fail, not blocking")) for v in props)
     out = doc.find("system-out")
     assert out is not None and out.text is not None and "not blocking: HK-01: fail" in out.text
-    assert "verdict: PASS: 2 failures and 5 manual reviews below the blocking threshold" in out.text
-    assert doc.get("skipped") == str(2 + 1 + 5)  # 2 not blocking, 1 waived, 5 manual
+    assert "verdict: PASS: 3 failures and 5 manual reviews below the blocking threshold" in out.text
+    assert doc.get("skipped") == str(3 + 1 + 5)  # 3 not blocking, 1 waived, 5 manual
 
 
 def test_failures_equal_the_blocking_findings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data: Path) -> None:
@@ -77,7 +77,7 @@ def test_failures_equal_the_blocking_findings(monkeypatch: pytest.MonkeyPatch, t
 def test_a_blocking_error_is_an_error_and_a_reason_without_control_a_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data: Path) -> None:
     report = _example(monkeypatch, tmp_path, policy='block_severities = ["critical", "high", "medium"]\nmin_decided = 0.9\n')
     reasons = report.decision.blocking
-    assert {r.control_id for r in reasons} == {"HK-01", "HK-02", None}
+    assert {r.control_id for r in reasons} == {"HK-01", "HK-02", "SC-14", None}
     doc = _parse(formats.render("junit", report), shared_data)
     assert doc.get("failures") == "3" and doc.get("errors") == "0"
     [policy_case] = [c for c in doc.iter("testcase") if c.get("classname") == "compliance.policy"]
@@ -102,6 +102,6 @@ def test_a_non_blocking_error_does_not_fail_the_suite(monkeypatch: pytest.Monkey
 def test_the_strict_reading_fails_every_failed_control(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared_data: Path) -> None:
     report = _example(monkeypatch, tmp_path)
     doc = _parse(formats.render("junit-strict", report), shared_data)
-    assert doc.get("failures") == "2"
-    assert {c.get("name", "").split()[0] for c in doc.iter("testcase") if c.find("failure") is not None} == {"HK-01", "HK-02"}
+    assert doc.get("failures") == "3"
+    assert {c.get("name", "").split()[0] for c in doc.iter("testcase") if c.find("failure") is not None} == {"HK-01", "HK-02", "SC-14"}
     assert [p.get("value") for p in doc.iter("property") if p.get("name") == "reading"] == ["strict"]

@@ -21,7 +21,7 @@ from tests.support import pdf as poppler
 from tests.support.cli import ROOT
 
 EX = ROOT / "examples" / "web"
-EXPLANATION = ("PASS: 2 failures and 5 manual reviews below the blocking threshold, 1 result waived; "
+EXPLANATION = ("PASS: 3 failures and 5 manual reviews below the blocking threshold, 1 result waived; "
                "the policy blocks critical and high failures and errors")
 
 
@@ -68,7 +68,7 @@ def test_results_record_the_effective_policy_waivers_and_parameter_sources(monke
     assert sources[("BR-01", "require_retention")] == "profile nis2-important"
     assert sources[("BR-01", "min_jobs")] == "catalog default"
     doc = formats.render("json", run.report).decode()
-    assert '"explanation": "PASS: 2 failures' in doc and '"settings": {' in doc
+    assert '"explanation": "PASS: 3 failures' in doc and '"settings": {' in doc
 
 
 def test_without_a_policy_file_the_defaults_are_recorded(monkeypatch: pytest.MonkeyPatch) -> None:

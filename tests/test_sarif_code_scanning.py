@@ -71,8 +71,8 @@ def test_the_example_sarif_has_only_findings_each_fingerprinted_and_placed(tmp_p
     _code_scanning_constraints(doc)
     [sarif_run] = doc["runs"]
     results = {r["ruleId"]: r for r in sarif_run["results"]}
-    assert set(results) == {"HK-01", "HK-02", "IA-08"}  # 2 failures and the waived one; no pass, no manual review
-    assert sarif_run["properties"]["counts"] == {"fail": 2, "manual": 5, "pass": 25, "waived": 1}
+    assert set(results) == {"HK-01", "HK-02", "IA-08", "SC-14"}  # 3 failures and the waived one; no pass, no manual review
+    assert sarif_run["properties"]["counts"] == {"fail": 3, "manual": 5, "pass": 25, "waived": 1}
     assert results["IA-08"]["suppressions"][0]["status"] == "accepted" and "W-2026-014" in results["IA-08"]["suppressions"][0]["justification"]
     assert "suppressions" not in results["HK-01"]
     # A configuration option is placed at its line in the facts file when no Nix position is known.

@@ -37,8 +37,8 @@ def test_the_readme_ci_command_prints_the_verdict_and_where_the_outputs_went(tmp
     assert result.code == 0, result.stderr
     assert result.stdout == ""  # every format went to a file: stdout holds none
     lines = result.stderr.splitlines()
-    assert lines[0] == "compliance gate: PASS · 33 controls: 25 pass, 2 fail, 1 waived, 5 manual"
-    assert "PASS: 2 failures and 5 manual reviews below the blocking threshold, 1 result waived; the policy blocks critical and high failures and errors" in lines
+    assert lines[0] == "compliance gate: PASS · 34 controls: 25 pass, 3 fail, 1 waived, 5 manual"
+    assert "PASS: 3 failures and 5 manual reviews below the blocking threshold, 1 result waived; the policy blocks critical and high failures and errors" in lines
     assert f"written: junit → {junit}, sarif → {sarif}" in lines
     assert ANSI not in result.stderr  # not a terminal: no colour codes in a CI log
     assert junit.is_file() and sarif.is_file()
@@ -50,7 +50,7 @@ def test_a_failing_gate_lists_what_blocks_it(tmp_path: Path) -> None:
                  "--flake-lock", str(EX / "flake.lock"), "-o", f"sarif={tmp_path / 'g.sarif'}", env=ENV)
     assert result.code == 1
     assert result.stdout == ""
-    assert result.stderr.splitlines()[0].startswith("compliance gate: FAIL · 33 controls:")
+    assert result.stderr.splitlines()[0].startswith("compliance gate: FAIL · 34 controls:")
     assert "FAIL: 4 blocking results; the policy blocks critical and high failures and errors" in result.stderr
     assert "  - IA-08 (high fail): trusted users beyond the allowlist: deploy" in result.stderr.splitlines()
     assert "  - SC-02 (critical error): needs vulnerability reports (--vulns)" in result.stderr.splitlines()
@@ -127,7 +127,7 @@ def test_probe_prints_what_its_report_holds_on_stderr(tmp_path: Path) -> None:
     (root / "etc").mkdir(parents=True)
     (root / "etc" / "hostname").write_text("image-builder\n")
     out = tmp_path / "offline.json"
-    result = run("probe", "--key", str(tmp_path / "host.key"), "--nonce", "n-1", "--root", str(root), "-o", str(out),
+    result = run("probe", "--key", str(tmp_path / "host.key"), "--nonce", "wave-nonce-0000001", "--root", str(root), "-o", str(out),
                  env={"COSIGN_PASSWORD": "p", "COLUMNS": "200"})
     assert result.code == 0, result.stderr
     assert result.stdout == ""
@@ -138,7 +138,7 @@ def test_probe_prints_what_its_report_holds_on_stderr(tmp_path: Path) -> None:
     assert len(items) == 10 and "  … and 12 more (--verbose lists them all)" in lines  # 11 fail + 11 error
     assert all(" fail): " in line for line in items[:1]) or all(" error): " in line for line in items[:1])
     assert f"written: signed report → {out}" in lines
-    quiet = run("probe", "--key", str(tmp_path / "host.key"), "--nonce", "n-1", "--root", str(root), "-o", str(out), "-q",
+    quiet = run("probe", "--key", str(tmp_path / "host.key"), "--nonce", "wave-nonce-0000001", "--root", str(root), "-o", str(out), "-q",
                 env={"COSIGN_PASSWORD": "p"})
     assert quiet.code == 0 and quiet.stderr == "" and quiet.stdout == ""
 
@@ -148,7 +148,7 @@ def test_text_wraps_long_messages_to_the_width_instead_of_cutting_them(tmp_path:
     assert result.code == 0
     assert "…" not in result.stdout
     lines = result.stdout.splitlines()
-    table = lines[next(i for i, line in enumerate(lines) if line.startswith("STATUS")) : next(i for i, line in enumerate(lines) if line.startswith("33 controls"))]
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("STATUS")) : next(i for i, line in enumerate(lines) if line.startswith("34 controls"))]
     assert all(len(line) <= 80 for line in table), [line for line in table if len(line) > 80]
     start = next(i for i, line in enumerate(lines) if line.startswith("FAIL") and "HK-02" in line)
     message = " ".join(line.strip() for line in lines[start + 1 : start + 40] if line.startswith(" " * 32) and not line.startswith(" " * 33))
