@@ -14,6 +14,7 @@ import orjson
 from compliance.assess import assessment as assessment_mod
 from compliance.assess import engine
 from compliance.assess import gate_decision as gate
+from compliance.catalog import standing
 from compliance.catalog.loader import Catalog, load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.checks.predicate_subject import Subject
@@ -239,6 +240,6 @@ def run_gate(opts: GateOptions) -> GateRun:
         key, files = attested
         outcomes = [o for path, entries in files for o in attestations.verify_entries(entries, path, key, catalog, assessed.created)]
         assessed = attestations.record(assessed, outcomes)
-    waived = gate.apply_waivers(assessed, waivers, policy)
+    waived = standing.assess_clauses(catalog, gate.apply_waivers(assessed, waivers, policy))
     decision = gate.decide(waived, policy)
     return GateRun(GateReport(assessment=waived, decision=decision), subject, selection, catalog, policy, waivers, loaded)
