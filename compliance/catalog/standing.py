@@ -84,6 +84,12 @@ def _attesting(fw: Framework, clause: Clause, assessment: Assessment) -> list[st
     return names
 
 
+def _brief(message: str, limit: int = 160) -> str:
+    """A check's message cut for a clause's reason (the full message stays in the results)."""
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _same(a: Any, b: Any) -> bool:
     return orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS)
 
@@ -169,11 +175,11 @@ def _judge(catalog: Catalog, fw: Framework, clause: Clause, claim: _Claim, asses
         return out("awaits a signed attestation")
     if result.status is Status.WAIVED:
         waiver = f" under waiver {result.waiver.id}" if result.waiver else " under a waiver"
-        return out(f"fails{waiver}: {result.message}")
+        return out(f"fails{waiver}: {_brief(result.message)}")
     if result.status in (Status.FAIL, Status.ERROR):
         bad = [c for c in result.checks if c.status in (Status.FAIL, Status.ERROR)]
         cited = [c for c in bad if c.function in functions] or bad
-        what = "; ".join(f"{c.function} {c.status.value}: {c.message}" for c in cited) or result.message
+        what = "; ".join(f"{c.function} {c.status.value}: {_brief(c.message)}" for c in cited) or _brief(result.message)
         return out(what)
     if result.status is Status.NOT_APPLICABLE:
         return out(f"does not apply: {result.message}")

@@ -99,7 +99,7 @@ class CitationStanding(Record):
     checks: list[str]  # the check functions named ([] for an attestation)
     scope: Scope
     evidences: str
-    status: Status | None  # the control's status; None when the assessment did not run it
+    status: Status | None = None  # the control's status; None when the assessment did not run it
     evidenced: bool  # its checks ran and passed (or its attestation counts) under strict enough parameters
     reason: str  # why it does or does not evidence the clause
 
