@@ -185,7 +185,7 @@ def _check_citations(control: Control, frameworks: dict[FrameworkId, Framework],
     functions = {check.function for check in control.checks}
     seen: dict[tuple[FrameworkId, str], tuple[int, set[str]]] = {}
     for index, cite in enumerate(control.cites):
-        where = f"cites[{index}]"
+        where = f"cites.{index}"
         if cite.checks == ATTESTATION:
             if functions:
                 raise CatalogError(path, f"{where}.checks: \"attestation\" is for a control without checks; name the checks of {control.id} that evidence it, or \"all\"")
@@ -204,7 +204,7 @@ def _check_citations(control: Control, frameworks: dict[FrameworkId, Framework],
             earlier, checks = seen.get((cite.framework, ref), (index, set()))
             if earlier != index and (checks & named or not named):
                 # A clause may be cited twice only for different checks (each with its scope).
-                raise CatalogError(path, f"{where}.clauses: {ref!r} is already cited for the same checks in cites[{earlier}]")
+                raise CatalogError(path, f"{where}.clauses: {ref!r} is already cited for the same checks in cites.{earlier}")
             seen[(cite.framework, ref)] = (earlier, checks | named)
             if framework is not None and framework.resolve(ref) is None:
                 raise CatalogError(path, f"{where}.clauses: {framework.unknown_reason(ref)}")

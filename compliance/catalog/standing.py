@@ -28,7 +28,7 @@ from compliance.catalog.loader import Catalog
 from compliance.catalog.selection import reference_profile, reference_values
 from compliance.checks import registry
 from compliance.models.common import Status
-from compliance.models.control import ATTESTATION, CheckKind, Citation, Control, Scope
+from compliance.models.control import ALL_CHECKS, ATTESTATION, CheckKind, Citation, Control, Scope
 from compliance.models.frameworks import Clause, Framework, FrameworkId
 from compliance.models.params import strictness_of
 from compliance.models.results import Assessment, CitationStanding, ClauseResult, ClauseStanding, ControlResult
@@ -56,7 +56,9 @@ def _claims(catalog: Catalog, fw: Framework, assessment: Assessment) -> dict[str
     sources: list[tuple[str, list[Citation], ControlResult | None]] = []
     for result in sorted(assessment.results, key=lambda r: r.control_id):
         control = catalog.controls.get(result.control_id)
-        cites = result.citations if result.citations or control is None else _resolved(control)
+        cites = result.citations if result.citations or control is None else control.cites
+        if control is not None:
+            cites = [c.model_copy(update={"checks": c.functions(control)}) if c.checks == ALL_CHECKS else c for c in cites]
         sources.append((result.control_id, cites, result))
     sources += [(cid, _resolved(c), None) for cid, c in sorted(catalog.controls.items()) if cid not in ran]
     for cid, cites, result in sources:
@@ -142,7 +144,7 @@ class _Judged:
 
 def _judge(catalog: Catalog, fw: Framework, clause: Clause, claim: _Claim, assessment: Assessment, attested: list[str]) -> _Judged:
     cite, result = claim.citation, claim.result
-    functions = [] if cite.checks == ATTESTATION else list(cite.checks)
+    functions = [] if isinstance(cite.checks, str) else list(cite.checks)  # "all" is resolved in _claims
     pending = laxer = awaiting = False
     evidenced = False
 
