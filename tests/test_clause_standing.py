@@ -21,7 +21,14 @@ from compliance.models.attestation import AttestationOutcome, AttestationStatus
 from compliance.models.common import Severity, Status
 from compliance.models.control import CheckKind, Scope
 from compliance.models.frameworks import FrameworkId
-from compliance.models.results import Assessment, CheckResult, ClauseResult, ClauseStanding, ControlResult, GateReport
+from compliance.models.results import (
+    Assessment,
+    CheckResult,
+    ClauseResult,
+    ClauseStanding,
+    ControlResult,
+    GateReport,
+)
 from compliance.runs.gate_run import GateOptions, run_gate
 from tests.support.cli import ROOT, one_line_error, run
 

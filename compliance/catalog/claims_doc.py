@@ -116,13 +116,13 @@ def _framework_table(catalog: Catalog, fw: Framework) -> list[str]:
             if cite.framework is not fw.id:
                 continue
             for ref in cite.clauses:
-                clause = fw.resolve(ref)
-                if clause is None:
+                resolved = fw.resolve(ref)
+                if resolved is None:
                     continue
-                point = "" if ref == clause else f" ({ref})"
+                point = "" if ref == resolved else f" ({ref})"
                 checks = "attestation" if cite.checks == ATTESTATION else _checks(control, cite.functions(control))
                 scope = "**full**" if cite.scope is Scope.FULL else "partial"
-                rows[clause].append(f"{control.id}{point} | {checks} | {scope} | {_cell(cite.evidences)}")
+                rows[resolved].append(f"{control.id}{point} | {checks} | {scope} | {_cell(cite.evidences)}")
     for clause in fw.clauses:
         level = f" ({clause.level.value})" if clause.level else ""
         title = _cell(clause.title) + level

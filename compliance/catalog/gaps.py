@@ -26,7 +26,13 @@ from compliance.errors import InputError
 from compliance.models.common import Status
 from compliance.models.control import CheckKind, Control
 from compliance.models.frameworks import Clause, Framework
-from compliance.models.results import Assessment, ClauseResult, ClauseStanding, ControlResult, GateReport
+from compliance.models.results import (
+    Assessment,
+    ClauseResult,
+    ClauseStanding,
+    ControlResult,
+    GateReport,
+)
 from compliance.util.clock import isoformat
 from compliance.util.fsutil import read_bytes
 from compliance.util.validation import format_validation_error

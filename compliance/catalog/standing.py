@@ -31,7 +31,13 @@ from compliance.models.common import Status
 from compliance.models.control import ALL_CHECKS, ATTESTATION, CheckKind, Citation, Control, Scope
 from compliance.models.frameworks import Clause, Framework, FrameworkId
 from compliance.models.params import strictness_of
-from compliance.models.results import Assessment, CitationStanding, ClauseResult, ClauseStanding, ControlResult
+from compliance.models.results import (
+    Assessment,
+    CitationStanding,
+    ClauseResult,
+    ClauseStanding,
+    ControlResult,
+)
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,12 @@ def _claims(catalog: Catalog, fw: Framework, assessment: Assessment) -> dict[str
     claims: dict[str, list[_Claim]] = {c.id: [] for c in fw.clauses}
     ran = {r.control_id for r in assessment.results}
     sources: list[tuple[str, list[Citation], ControlResult | None]] = []
-    for result in sorted(assessment.results, key=lambda r: r.control_id):
-        control = catalog.controls.get(result.control_id)
-        cites = result.citations if result.citations or control is None else control.cites
+    for done in sorted(assessment.results, key=lambda r: r.control_id):
+        control = catalog.controls.get(done.control_id)
+        cites = done.citations if done.citations or control is None else control.cites
         if control is not None:
             cites = [c.model_copy(update={"checks": c.functions(control)}) if c.checks == ALL_CHECKS else c for c in cites]
-        sources.append((result.control_id, cites, result))
+        sources.append((done.control_id, cites, done))
     sources += [(cid, _resolved(c), None) for cid, c in sorted(catalog.controls.items()) if cid not in ran]
     for cid, cites, result in sources:
         for cite in cites:

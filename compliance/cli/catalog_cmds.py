@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -163,7 +164,13 @@ def _standing_view(cat: Catalog, framework: str, results: str, as_json: bool) ->
     rows = [r for r in standings_of(cat, fw.id, assessment) or [] if levels is None or r.level is None or AnssiLevel(r.level) in levels]
     counts = {s.value: sum(1 for r in rows if r.standing is s) for s in ClauseStanding}
     if as_json:
-        doc = {"framework": fw.id.value, "title": fw.title, "assessment": assessment.id, "counts": counts, "clauses": [r.to_jsonable() for r in rows]}
+        doc: dict[str, Any] = {
+            "framework": fw.id.value,
+            "title": fw.title,
+            "assessment": assessment.id,
+            "counts": counts,
+            "clauses": [r.to_jsonable() for r in rows],
+        }
         if levels is not None:
             doc["levels"] = [level.value for level in AnssiLevel if level in levels]
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())

@@ -27,7 +27,13 @@ import orjson
 
 from compliance.formats import register
 from compliance.models.common import Status
-from compliance.models.results import Assessment, ClauseResult, ClauseStanding, ControlResult, GateReport
+from compliance.models.results import (
+    Assessment,
+    ClauseResult,
+    ClauseStanding,
+    ControlResult,
+    GateReport,
+)
 from compliance.util.clock import isoformat
 
 OSCAL_VERSION = "1.1.3"
