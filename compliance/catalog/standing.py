@@ -55,6 +55,20 @@ def _resolved(control: Control) -> list[Citation]:
     return [c if c.checks == ATTESTATION else c.model_copy(update={"checks": c.functions(control)}) for c in control.cites]
 
 
+UNSCOPED = "Recorded without a scope (results of an earlier version): counted as partial."
+
+
+def _unscoped(result: ControlResult) -> list[Citation]:
+    """The citations of a result written before citations had a scope: its clauses, evidenced
+    by all its checks, partial (fail closed: such a result never satisfies a clause)."""
+    checks: list[str] | str = [c.function for c in result.checks] if result.status is not Status.MANUAL else ATTESTATION
+    return [
+        Citation(framework=fw, clauses=refs, checks=checks, scope=Scope.PARTIAL, evidences=UNSCOPED)  # type: ignore[arg-type]
+        for fw, refs in result.clauses.items()
+        if refs
+    ]
+
+
 def _claims(catalog: Catalog, fw: Framework, assessment: Assessment) -> dict[str, list[_Claim]]:
     """Clause id → the claims on it, results first (in control order), then catalog controls not run."""
     claims: dict[str, list[_Claim]] = {c.id: [] for c in fw.clauses}
@@ -62,7 +76,7 @@ def _claims(catalog: Catalog, fw: Framework, assessment: Assessment) -> dict[str
     sources: list[tuple[str, list[Citation], ControlResult | None]] = []
     for done in sorted(assessment.results, key=lambda r: r.control_id):
         control = catalog.controls.get(done.control_id)
-        cites = done.citations if done.citations or control is None else control.cites
+        cites = done.citations or _unscoped(done)
         if control is not None:
             cites = [c.model_copy(update={"checks": c.functions(control)}) if c.checks == ALL_CHECKS else c for c in cites]
         sources.append((done.control_id, cites, done))
@@ -164,6 +178,7 @@ def _judge(catalog: Catalog, fw: Framework, clause: Clause, claim: _Claim, asses
             evidences=cite.evidences,
             status=status,
             evidenced=evidenced,
+            pending=pending,
             reason=reason,
         )
         return _Judged(row, pending, laxer, awaiting)

@@ -101,6 +101,7 @@ class CitationStanding(Record):
     evidences: str
     status: Status | None = None  # the control's status; None when the assessment did not run it
     evidenced: bool  # its checks ran and passed (or its attestation counts) under strict enough parameters
+    pending: bool = False  # its checks are of the other mode (a probe in a static gate): not run here
     reason: str  # why it does or does not evidence the clause
 
 

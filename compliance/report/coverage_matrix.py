@@ -60,7 +60,7 @@ class ClauseRow:
     state: ClauseStanding
     reason: str
     listed: bool  # False: cited by a control but absent from the catalog's clause list
-    not_run: tuple[CitationStanding, ...] = ()  # citations by controls this assessment did not run
+    not_run: tuple[CitationStanding, ...] = ()  # citations by checks of the other mode, which this assessment did not run
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def framework_matrix(
             Support(s.control_id, s.title, s.status, s.cited, tuple(claims.get(s.control_id, ()))) for s in supports.get(clause_id, ())
         )
         ran = {s.control_id for s in backing}
-        not_run = tuple(c for c in decided.citations if c.control_id not in ran)
+        not_run = tuple(c for c in decided.citations if c.control_id not in ran and c.pending)
         return ClauseRow(clause_id, title, part, level, checkable, backing, answering, decided.standing, decided.reason, listed, not_run)
 
     if catalog is not None and framework is not None:
