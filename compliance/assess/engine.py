@@ -18,7 +18,7 @@ from compliance.checks import registry
 from compliance.checks.registry import Outcome
 from compliance.errors import CheckError, CheckTimeout, NotApplicable
 from compliance.models.common import Status, combine
-from compliance.models.control import ATTESTATION, CheckKind, Citation, Control
+from compliance.models.control import CheckKind
 from compliance.models.results import CheckResult, ControlResult
 
 DEFAULT_TIMEOUT = 30.0
@@ -90,12 +90,6 @@ def evaluate_check(selected: SelectedControl, kind: CheckKind, function: str, ta
     return result(outcome.status, outcome.message, outcome.observed)
 
 
-def resolved_citations(control: Control) -> list[Citation]:
-    """The control's citations with ``"all"`` spelt out as check names, so that the signed
-    results say which checks evidence each clause."""
-    return [c if c.checks == ATTESTATION else c.model_copy(update={"checks": c.functions(control)}) for c in control.cites]
-
-
 def evaluate_control(selected: SelectedControl, kind: CheckKind, target: Any, timeout: float = DEFAULT_TIMEOUT) -> ControlResult:
     """One control of a kind: its checks' results combined; a control without checks is manual."""
     control = selected.control
@@ -114,7 +108,7 @@ def evaluate_control(selected: SelectedControl, kind: CheckKind, target: Any, ti
         message=message,
         checks=checks,
         clauses={fw: list(refs) for fw, refs in control.clauses.items()},
-        citations=resolved_citations(control),
+        citations=control.resolved_cites(),
         params=selected.params,
         param_sources=selected.sources,
         remediation=remediation,

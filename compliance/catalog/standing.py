@@ -51,10 +51,6 @@ class _Claim:
     result: ControlResult | None  # None: the assessment did not run it
 
 
-def _resolved(control: Control) -> list[Citation]:
-    return [c if c.checks == ATTESTATION else c.model_copy(update={"checks": c.functions(control)}) for c in control.cites]
-
-
 UNSCOPED = "Recorded without a scope (results of an earlier version): counted as partial."
 
 
@@ -63,7 +59,7 @@ def _unscoped(result: ControlResult) -> list[Citation]:
     by all its checks, partial (fail closed: such a result never satisfies a clause)."""
     checks: list[str] | str = [c.function for c in result.checks] if result.status is not Status.MANUAL else ATTESTATION
     return [
-        Citation(framework=fw, clauses=refs, checks=checks, scope=Scope.PARTIAL, evidences=UNSCOPED)  # type: ignore[arg-type]
+        Citation(framework=fw, clauses=refs, checks=checks, scope=Scope.PARTIAL, evidences=UNSCOPED)
         for fw, refs in result.clauses.items()
         if refs
     ]
@@ -80,7 +76,7 @@ def _claims(catalog: Catalog, fw: Framework, assessment: Assessment) -> dict[str
         if control is not None:
             cites = [c.model_copy(update={"checks": c.functions(control)}) if c.checks == ALL_CHECKS else c for c in cites]
         sources.append((done.control_id, cites, done))
-    sources += [(cid, _resolved(c), None) for cid, c in sorted(catalog.controls.items()) if cid not in ran]
+    sources += [(cid, c.resolved_cites(), None) for cid, c in sorted(catalog.controls.items()) if cid not in ran]
     for cid, cites, result in sources:
         for cite in cites:
             if cite.framework is not fw.id:

@@ -51,8 +51,9 @@ def controls_show(control_id: str, catalog: Path | None) -> int:
         raise UsageError(f"unknown control {control_id!r} (see 'compliance controls list')")
     click.echo(f"{control.id}  {control.title}\nseverity: {control.severity.value}    file: {cat.files[control.id]}\n")
     click.echo(" ".join(control.rationale.split()) + "\n")
-    for fw, refs in control.clauses.items():
-        click.echo(f"{fw.value:<9} {', '.join(refs)}")
+    for cite in control.resolved_cites():
+        checks = cite.checks if isinstance(cite.checks, str) else ", ".join(cite.checks)
+        click.echo(f"{cite.framework.value:<9} {', '.join(cite.clauses)}  [{checks}] {cite.scope.value}: {cite.evidences}")
     from compliance.catalog.selection import select
 
     selected = next(s for s in select(cat, []).controls if s.control.id == control.id)

@@ -89,6 +89,11 @@ class Control(Strict):
     def checks_of(self, kind: CheckKind) -> list[Check]:
         return [c for c in self.checks if c.kind is kind]
 
+    def resolved_cites(self) -> list[Citation]:
+        """The citations with ``"all"`` spelt out as check names, as the results record them,
+        so that the signed results say which checks evidence each clause."""
+        return [c if c.checks == ATTESTATION else c.model_copy(update={"checks": c.functions(self)}) for c in self.cites]
+
     @property
     def clauses(self) -> dict[FrameworkId, list[str]]:
         """Framework → the references the control cites, in citation order."""
