@@ -283,3 +283,37 @@ def test_the_catalog_claims_page_is_current() -> None:
     page = ROOT / "docs" / "catalog-claims.md"
     assert page.read_text(encoding="utf-8") == render_claims(CATALOG), "run: python -m compliance.catalog.claims_doc docs/catalog-claims.md"
     assert "| R39 | Sudo configuration directives (intermediary) | IA-07 | `nixos_options` (static) | partial |" in page.read_text()
+
+
+def test_every_view_shows_the_recorded_standing(example: GateReport, tmp_path: Path) -> None:
+    """gaps, coverage --results, the report's matrix, Markdown and OSCAL say the same."""
+    import json
+    import re
+
+    from compliance import formats
+    from compliance.report.coverage_matrix import coverage_matrix
+
+    recorded = _rows(example, FrameworkId.ANSSI)
+    results = tmp_path / "results.json"
+    results.write_bytes(formats.render("json", example))
+    gaps = run("frameworks", "gaps", "anssi", "--results", str(results), "--json")
+    coverage = run("frameworks", "coverage", "anssi", "--results", str(results), "--json")
+    assert gaps.code == coverage.code == 0, gaps.stderr + coverage.stderr
+    by_gaps = {row["clause"]: (row["standing"], row["reason"]) for row in json.loads(gaps.stdout)["clauses"]}
+    by_coverage = {row["clause"]: (row["standing"], row["reason"]) for row in json.loads(coverage.stdout)["clauses"]}
+    (matrix,) = [fw for fw in coverage_matrix(example.assessment, CATALOG, []).frameworks if fw.id == "anssi"]
+    by_matrix = {row.clause_id: (row.state.value, row.reason) for row in matrix.rows}
+    markdown = formats.render("markdown", example).decode()
+    oscal = json.loads(formats.render("oscal", example))
+    by_oscal = {
+        f["target"]["target-id"]: f["target"]["status"]["state"]
+        for f in oscal["assessment-results"]["results"][0]["findings"]
+        if f["target"]["type"] == "statement-id"
+    }
+    for rid in ("R38", "R39", "R42", "R43", "R59", "R18", "R30", "R34", "R9"):
+        want = (recorded[rid].standing.value, recorded[rid].reason)
+        assert by_gaps[rid] == want and by_matrix[rid] == want, rid
+        if rid in by_coverage:  # coverage --results lists the levels in scope (R18 is high)
+            assert by_coverage[rid] == want, rid
+        assert re.search(rf"^\| `{rid}` \| {re.escape(want[0])} \|", markdown, re.MULTILINE), rid
+        assert by_oscal[f"anssi_{rid}"] == ("satisfied" if want[0] == "satisfied" else "not-satisfied"), rid
