@@ -183,7 +183,7 @@ def test_an_attestation_that_does_not_verify_does_not_count(
     assert outcome.status is status and not outcome.counts and reason in (outcome.reason or "")
     assert any(note.startswith("attestation ATT-1 ") and "does not count" in note and reason in note for note in report.assessment.notes)
     gap = gaps_row(results)
-    assert gap["standing"] == "gap"
+    assert gap["standing"] == "uncovered"  # a refused attestation answers nothing
     assert [a["action"] for a in gap["advice"]] == ["attest"] and reason in gap["advice"][0]["detail"]
 
     row = coverage_row(signed, key)

@@ -42,7 +42,8 @@ def test_the_bundled_catalog_loads() -> None:
     ("library/sc-05.toml", 'title = "', 'titel = "', "titel: unknown field (misspelt?)"),
     ("library/sc-05.toml", 'id = "SC-05"', 'id = "SC-01"', "id: control SC-01 is also defined in"),
     ("library/sc-05.toml", 'id = "SC-05"', 'id = "sc5"', "id: String should match pattern"),
-    ("library/sc-05.toml", "[clauses]", "[clauses\n", "invalid TOML"),
+    ("library/sc-05.toml", "[[cites]]", "[[cites]\n", "invalid TOML"),
+    ("library/sc-05.toml", 'scope = "partial"', 'scope = "complete"', "cites.0.scope: Input should be 'full' or 'partial'"),
     ("library/sc-05.toml", 'kind = "static"', 'kind = "sometimes"', "checks.0.kind: Input should be 'static' or 'runtime'"),
 ])
 def test_a_mistake_names_the_file_and_the_field(catalog: Path, file: str, old: str, new: str, problem: str) -> None:
@@ -55,8 +56,8 @@ def test_a_mistake_names_the_file_and_the_field(catalog: Path, file: str, old: s
 
 def test_a_clause_that_does_not_exist_is_a_load_error(catalog: Path) -> None:
     assert (catalog / "frameworks" / "iso27001.toml").is_file()
-    _edit(catalog / "library" / "sc-05.toml", 'iso27001 = ["A.8.8"]', 'iso27001 = ["A.9.99"]')
-    with pytest.raises(CatalogError, match=r"sc-05.toml: clauses.iso27001: 'A.9.99' is not a clause of ISO"):
+    _edit(catalog / "library" / "sc-05.toml", 'clauses = ["A.8.8"]', 'clauses = ["A.9.99"]')
+    with pytest.raises(CatalogError, match=r"sc-05.toml: cites.2.clauses: 'A.9.99' is not a clause of ISO"):
         load_catalog(catalog)
 
 

@@ -41,13 +41,13 @@ def _points(framework: FrameworkId, clause: str) -> list[str]:
 # Regulation's Annex, a DORA article point, an RTS point. Each replaces a valid citation
 # of SC-05 so that only the unknown point can fail the load.
 @pytest.mark.parametrize(("valid", "unknown", "field", "reason"), [
-    ('"Art.21(2)(e)"', "Art.21(2)(k)", "nis2",
+    ('"Art.21(2)(e)"', "Art.21(2)(k)", "cites.0",
      f"'Art.21(2)(k)' is not a clause of {NIS2.title}"),
-    ('"CIR 6.6.1(a)"', "CIR 6.7.2(m)", "nis2",
+    ('"CIR 6.6.1(a)"', "CIR 6.7.2(m)", "cites.0",
      f"unknown point CIR 6.7.2(m): not one of the 15 points of CIR 6.7 in the clause list of {NIS2.title}"),
-    ('"Art.9(4)(f)"', "Art.9(4)(g)", "dora",
+    ('"Art.9(4)(f)"', "Art.9(4)(g)", "cites.1",
      f"unknown point Art.9(4)(g): not one of the 14 points of Art.9 in the clause list of {DORA.title}"),
-    ('"RTS 10(4)"', "RTS 13(1)(z)", "dora",
+    ('"RTS 10(4)"', "RTS 13(1)(z)", "cites.1",
      f"unknown point RTS 13(1)(z): not one of the 19 points of RTS 13 in the clause list of {DORA.title}"),
 ])
 def test_a_citation_of_an_unlisted_point_is_refused_naming_the_file(
@@ -60,7 +60,8 @@ def test_a_citation_of_an_unlisted_point_is_refused_naming_the_file(
     path.write_text(text.replace(valid, f'"{unknown}"'))
     result = run("controls", "list", "--catalog", str(root))
     assert result.code == 2
-    assert one_line_error(result) == f"compliance: {path}: clauses.{field}: {reason}"
+    # The field is the citation of SC-05 that names the point (cites.0: NIS2, cites.1: DORA).
+    assert one_line_error(result) == f"compliance: {path}: {field}.clauses: {reason}"
 
 
 def test_the_valid_citation_each_case_replaces_loads(tmp_path: Path) -> None:

@@ -37,7 +37,11 @@ def test_coverage_lists_every_clause_of_the_framework() -> None:
 
 def test_a_clause_a_checked_control_cites_is_automated_and_one_no_control_cites_is_uncovered() -> None:
     rows = _rows(_coverage("nis2"))
-    assert rows["CIR 6.6"]["coverage"] == "automated" and {"SC-04", "SC-05"} <= set(rows["CIR 6.6"]["controls"])
+    # Patch currency is checked only in part (SC-04, SC-05): partial, never automated.
+    assert rows["CIR 6.6"]["coverage"] == "partial" and {"SC-04", "SC-05"} <= set(rows["CIR 6.6"]["controls"])
+    assert rows["CIR 6.6"]["full_controls"] == []
+    # IA-06's probe tests what CIR 11.6.2(e) asks (idle sessions end): automated.
+    assert rows["CIR 11.6"]["coverage"] == "automated" and rows["CIR 11.6"]["full_controls"] == ["IA-06"]
     assert rows["CIR 13.1"] == {**rows["CIR 13.1"], "coverage": "uncovered", "controls": [], "machine_checkable": False}
     iso = _rows(_coverage("iso27001"))
     assert "SC-08" in iso["A.5.32"]["controls"]
@@ -59,9 +63,13 @@ def test_coverage_text_counts_the_three_kinds() -> None:
     result = run("frameworks", "coverage", "iso27001")
     assert result.code == 0
     cover = framework_coverage(CATALOG, "iso27001")
-    summary = f"93 clauses of ISO/IEC 27001:2022 Annex A: {cover.count(CoverageKind.AUTOMATED)} automated, 0 attested, {cover.count(CoverageKind.UNCOVERED)} uncovered"
+    summary = (
+        f"93 clauses of ISO/IEC 27001:2022 Annex A: {cover.count(CoverageKind.AUTOMATED)} automated, "
+        f"{cover.count(CoverageKind.PARTIAL)} partial, 0 attested, {cover.count(CoverageKind.UNCOVERED)} uncovered"
+    )
     assert summary in result.stdout
-    assert any(line.startswith("A.8.8 ") and "automated" in line for line in result.stdout.splitlines())
+    assert any(line.startswith("A.8.17 ") and "automated" in line for line in result.stdout.splitlines())
+    assert any(line.startswith("A.8.8 ") and "partial" in line for line in result.stdout.splitlines())
 
 
 def test_coverage_of_an_unknown_framework_is_a_usage_error() -> None:
@@ -95,28 +103,31 @@ def _advice(row: dict[str, Any], control: str) -> dict[str, Any]:
 def test_gaps_name_the_failed_control_to_fix(tmp_path: Path) -> None:
     facts = with_option(FACTS, ["services", "openssh", "settings", "PasswordAuthentication"], True)
     rows = _gaps("nis2", _results(tmp_path, "-p", "nis2-important", facts=facts))
-    assert rows["CIR 11.4"]["standing"] == "gap"
+    assert rows["CIR 11.4"]["standing"] == "failed"
+    assert "IA-02 (partial): sshd_settings fail" in rows["CIR 11.4"]["reason"] and "PasswordAuthentication" in rows["CIR 11.4"]["reason"]
     advice = _advice(rows["CIR 11.4"], "IA-02")
     assert advice["action"] == "fix" and advice["status"] == "fail" and "PasswordAuthentication" in advice["detail"]
-    # A clause where one control passed and another failed is still a gap.
-    assert rows["Art.21(2)(i)"]["standing"] == "gap"  # IA-01 and IA-10 pass, IA-02 fails
+    # A clause where one control passed and another failed has failed.
+    assert rows["Art.21(2)(i)"]["standing"] == "failed"  # IA-01 and IA-10 pass, IA-02 fails
+    assert rows["Art.21(2)(i)"]["reason"].startswith("IA-02 (partial): sshd_settings fail")
     _assert_standings_follow_the_results(rows)
 
 
 def _assert_standings_follow_the_results(rows: dict[str, dict[str, Any]]) -> None:
-    """A failed or errored control makes a gap; else a pass covers; else an attestation; else a gap."""
-    covered = 0
+    """A failed or errored control fails the clause, a waived one waives it; a clause is
+    satisfied only from a full-scope citation whose checks passed, with nothing awaiting."""
     for clause, row in rows.items():
-        statuses = {a.get("status") for a in row["advice"]}
+        statuses = {c.get("status") for c in row["citations"]}
+        full = [c for c in row["citations"] if c["scope"] == "full" and c["evidenced"] and c["checks"]]
         if statuses & {"fail", "error"}:
-            expected = "gap"
-        elif "pass" in statuses:
-            expected = "covered"
+            expected = {"failed"}
+        elif "waived" in statuses:
+            expected = {"waived"}
+        elif full and "manual" not in statuses:
+            expected = {"satisfied"}
         else:
-            expected = "attested" if row["attestations"] else "gap"
-        assert row["standing"] == expected, clause
-        covered += expected == "covered"
-    assert covered, "no clause is covered"
+            expected = {"partial", "attested", "needs-runtime-evidence", "uncovered"}
+        assert row["standing"] in expected, (clause, row["standing"], row["reason"])
 
 
 def test_gaps_name_the_controls_to_enable(tmp_path: Path) -> None:
@@ -131,7 +142,7 @@ def test_gaps_name_the_controls_that_could_not_decide(tmp_path: Path) -> None:
     rows = _gaps("nis2", _results(tmp_path, without=("--facts",)))
     advice = _advice(rows["CIR 11.5"], "IA-01")
     assert (advice["action"], advice["status"]) == ("fix-input", "error")
-    assert rows["CIR 11.5"]["standing"] == "gap"
+    assert rows["CIR 11.5"]["standing"] == "failed" and "IA-01 (partial): nixos_options error" in rows["CIR 11.5"]["reason"]
 
 
 def test_gaps_show_a_waived_failure_with_its_deadline(tmp_path: Path) -> None:
@@ -149,19 +160,19 @@ def test_gaps_show_a_waived_failure_with_its_deadline(tmp_path: Path) -> None:
 def test_gaps_for_an_organisational_clause_ask_for_an_attestation(tmp_path: Path) -> None:
     rows = _gaps("nis2", _results(tmp_path))
     row = rows["CIR 10.2"]
-    assert row["standing"] == "gap"
+    assert (row["standing"], row["reason"]) == ("uncovered", "no control of the catalog cites it")
     assert row["advice"] == [{"action": "attest", "detail": "organisational: attest it ('compliance attest sign')"}]
 
 
 def test_gaps_text_lists_only_the_gaps_unless_asked(tmp_path: Path) -> None:
-    results = _results(tmp_path, "-p", "nis2-important")
-    covered = next(c for c, row in _gaps("nis2", results).items() if row["standing"] == "covered")
-    short = run("frameworks", "gaps", "nis2", "--results", str(results))
-    full = run("frameworks", "gaps", "nis2", "--results", str(results), "--all")
+    results = _results(tmp_path, "-p", "anssi-high")
+    satisfied = next(c for c, row in _gaps("anssi", results).items() if row["standing"] == "satisfied")
+    short = run("frameworks", "gaps", "anssi", "--results", str(results))
+    full = run("frameworks", "gaps", "anssi", "--results", str(results), "--all")
     assert short.code == full.code == 0
-    assert not any(" covered " in line for line in short.stdout.splitlines())
-    assert any(line.startswith(f"{covered} ") and " covered " in line for line in full.stdout.splitlines())
-    assert "68 clauses of NIS2" in short.stdout
+    assert not any(" satisfied " in line for line in short.stdout.splitlines())
+    assert any(line.startswith(f"{satisfied} ") and " satisfied " in line for line in full.stdout.splitlines())
+    assert "80 clauses of ANSSI" in short.stdout
 
 
 def test_gaps_of_a_file_that_is_not_a_results_file_is_an_input_error(tmp_path: Path) -> None:

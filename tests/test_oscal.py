@@ -56,8 +56,31 @@ def every_status(report: GateReport) -> GateReport:
     return report.model_copy(update={"assessment": report.assessment.model_copy(update={"results": results})})
 
 
-def findings(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["target"]["target-id"]: f for f in doc["assessment-results"]["results"][0]["findings"]}
+def findings(doc: dict[str, Any], kind: str = "objective-id") -> dict[str, dict[str, Any]]:
+    """Control findings (objective-id) or clause findings (statement-id), by target id."""
+    return {f["target"]["target-id"]: f for f in doc["assessment-results"]["results"][0]["findings"] if f["target"]["type"] == kind}
+
+
+def test_clause_findings_say_satisfied_only_for_a_satisfied_clause(example_report: GateReport) -> None:
+    doc = json.loads(formats.render("oscal", example_report))
+    clauses = findings(doc, "statement-id")
+    recorded = example_report.assessment.clause_standings or []
+    assert len(clauses) == len(recorded) > 0
+    for row in recorded:
+        finding = clauses[_clause_token(row.framework.value, row.clause)]
+        props = {p["name"]: p["value"] for p in finding["props"] if p["name"] != "citation-scope"}
+        assert props["clause-standing"] == row.standing.value
+        assert finding["target"]["status"]["state"] == ("satisfied" if row.standing.value == "satisfied" else "not-satisfied")
+        for cite in row.citations:
+            assert f"scope {cite.scope.value}: {cite.evidences}" in finding["remarks"]
+    r59 = clauses[_clause_token("anssi", "R59")]
+    assert r59["target"]["status"]["state"] == "not-satisfied" and "IA-08" in r59["target"]["status"]["remarks"]
+
+
+def _clause_token(framework: str, clause: str) -> str:
+    import re
+
+    return re.sub(r"[^\w.\-]", "_", f"{framework}:{clause}")
 
 
 def test_example_release_validates_against_the_official_schemas(example_report: GateReport, validators: dict[str, Any]) -> None:
@@ -90,6 +113,8 @@ def test_observations_carry_the_subject_and_observed_values(example_report: Gate
     assert {"name": "store-path", "ns": "https://compliance-gate.dev/ns/oscal", "value": subject.store_path} in item["props"]
     observations = {o["uuid"]: o for o in result["observations"]}
     for finding in result["findings"]:
+        if finding["target"]["type"] == "statement-id" and "related-observations" not in finding:
+            continue  # a clause no control of the assessment supports
         observation = observations[finding["related-observations"][0]["observation-uuid"]]
         assert observation["subjects"] == [{"subject-uuid": item["uuid"], "type": "inventory-item"}]
     assert any("observed" in o.get("remarks", "") for o in observations.values())

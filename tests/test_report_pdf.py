@@ -73,7 +73,7 @@ def test_text_stays_text(sample_pdf: Path) -> None:
     text = poppler.text(sample_pdf)
     for control_id in ("HK-01", "SC-06", "SC-01", "IA-02", "CM-01", "NW-01", "SC-11"):
         assert control_id in text
-    for status in ("FAIL", "ERROR", "WAIVED", "MANUAL", "PASS", "NOT APPLICABLE", "NOT COVERED"):
+    for status in ("FAIL", "ERROR", "WAIVED", "MANUAL", "PASS", "NOT APPLICABLE", "UNCOVERED", "FAILED", "PARTIAL"):
         assert status in text
     assert NAR_SHA256 in text and KEY_FINGERPRINT in text and PACKET_ID in text
     assert "Gate decision: FAIL" in text
@@ -120,8 +120,12 @@ def test_clauses_no_control_covers_are_stated(sample_pdf: Path) -> None:
     iso = load_catalog().frameworks[FrameworkId.ISO27001]
     organisational = next(c for c in iso.clauses if c.id == "A.5.4")
     assert organisational.machine_checkable is False
-    assert f"A.5.4 {organisational.title} No control covers this clause (organisational). NOT COVERED" in text.splitlines()
-    assert "A.8.20 Networks security NW-01 PASS PASS" in text.splitlines()
+    assert f"A.5.4 {organisational.title} No control covers this clause (organisational). UNCOVERED" in text.splitlines()
+    lines = text.splitlines()
+    assert "A.8.20 Networks security NW-01 PASS" in lines
+    # The standing, its reason and the scope of each claim are printed with the clause.
+    assert "Why partial: NW-01 (partial): firewall passed" in lines and "PARTIAL" in lines
+    assert "partial (firewall): Recorded without a scope (results of an earlier" in lines
 
 
 def test_nothing_runs_off_the_page_or_over_other_text(sample_pdf: Path) -> None:

@@ -5,13 +5,14 @@ which a report's mappings were read."""
 from __future__ import annotations
 
 from compliance import formats
+from compliance.catalog import standing
 from compliance.catalog.loader import load_catalog
 from compliance.models.common import Status
 from compliance.models.control import CheckKind
 from compliance.models.frameworks import FrameworkId
-from compliance.models.results import CheckResult, GateReport, Reason, SubjectRef
+from compliance.models.results import CheckResult, ClauseStanding, GateReport, Reason, SubjectRef
 from compliance.report import render_html
-from compliance.report.coverage_matrix import ClauseState, FrameworkCoverage, coverage_matrix
+from compliance.report.coverage_matrix import FrameworkCoverage, coverage_matrix
 from compliance.report.html import css_string
 from compliance.report.values import nix_assignments, observed_text
 from compliance.report.view import build_view
@@ -30,36 +31,38 @@ def test_every_clause_of_the_catalog_is_listed_and_gaps_are_not_covered() -> Non
     assert [row.clause_id for row in nis2.rows] == [c.id for c in catalog.clauses]
     assert nis2.complete and nis2.note is None
     by_id = {row.clause_id: row for row in nis2.rows}
-    assert by_id["Art.21(2)(a)"].state is ClauseState.NOT_COVERED and not by_id["Art.21(2)(a)"].supports
-    assert nis2.count(ClauseState.NOT_COVERED) == sum(1 for row in nis2.rows if not row.supports and not row.attestations)
-    assert nis2.count(ClauseState.NOT_COVERED) > 40  # most of NIS2 is organisational: the gaps show
+    assert by_id["Art.21(2)(a)"].state is ClauseStanding.UNCOVERED and not by_id["Art.21(2)(a)"].supports
+    assert not any(row.state.shown for row in nis2.rows if not row.supports)  # nothing run, nothing satisfied
+    assert nis2.count(ClauseStanding.UNCOVERED) > 40  # most of NIS2 is organisational: the gaps show
 
 
 def test_a_cited_point_counts_towards_its_enclosing_clause() -> None:
     by_id = {row.clause_id: row for row in _rows(FrameworkId.NIS2).rows}
     network = by_id["CIR 6.7"]
     assert [(s.control_id, s.cited) for s in network.supports] == [("NW-01", ("CIR 6.7.2(c)",))]
-    assert network.state is ClauseState.PASS
+    # The sample's results carry no scope: a passing control evidences a part, never all.
+    assert network.state is ClauseStanding.PARTIAL and network.reason == "NW-01 (partial): firewall passed"
+    assert [c.evidences for c in network.supports[0].claims] == [standing.UNSCOPED]
 
 
 def test_the_worst_supporting_status_is_the_clause_result() -> None:
     by_id = {row.clause_id: row for row in _rows(FrameworkId.NIS2).rows}
-    assert by_id["CIR 6.3"].state is ClauseState.FAIL  # HK-01 fails
-    assert by_id["CIR 6.10"].state is ClauseState.ERROR  # SC-01 could not decide
-    assert by_id["CIR 11.6"].state is ClauseState.WAIVED  # IA-02 fails under a waiver
+    assert by_id["CIR 6.3"].state is ClauseStanding.FAILED and by_id["CIR 6.3"].reason.startswith("HK-01 (partial): sysctl_baseline fail")
+    assert by_id["CIR 6.10"].state is ClauseStanding.FAILED and "SC-01 (partial)" in by_id["CIR 6.10"].reason  # could not decide
+    assert by_id["CIR 11.6"].state is ClauseStanding.WAIVED and "IA-02 (partial): fails under waiver" in by_id["CIR 11.6"].reason
     # Art.21(2)(d) has SC-06 (fail): a failing control is never hidden by another status.
-    assert by_id["Art.21(2)(d)"].state is ClauseState.FAIL
+    assert by_id["Art.21(2)(d)"].state is ClauseStanding.FAILED
 
 
 def test_a_valid_attestation_answers_a_manual_control_and_an_expired_one_does_not_count() -> None:
     nis2 = {row.clause_id: row for row in _rows(FrameworkId.NIS2).rows}
     change = nis2["CIR 6.4"]
     assert [s.status for s in change.supports] == [Status.MANUAL]
-    assert [a.name for a in change.attestations] == ["ATT-1"] and change.state is ClauseState.ATTESTED
+    assert [a.name for a in change.attestations] == ["ATT-1"] and change.state is ClauseStanding.ATTESTED
     iso = {row.clause_id: row for row in _rows(FrameworkId.ISO27001).rows}
     policy = iso["A.5.1"]
     assert [a.name for a in policy.attestations] == ["ATT-2"] and not policy.attestations[0].counts
-    assert policy.state is ClauseState.NOT_COVERED
+    assert policy.state is ClauseStanding.UNCOVERED
 
 
 def test_without_a_clause_list_the_matrix_lists_cited_clauses_and_says_it_is_incomplete() -> None:

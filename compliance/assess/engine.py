@@ -108,6 +108,7 @@ def evaluate_control(selected: SelectedControl, kind: CheckKind, target: Any, ti
         message=message,
         checks=checks,
         clauses={fw: list(refs) for fw, refs in control.clauses.items()},
+        citations=control.resolved_cites(),
         params=selected.params,
         param_sources=selected.sources,
         remediation=remediation,

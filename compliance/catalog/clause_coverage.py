@@ -1,11 +1,14 @@
 """How far the catalog covers a framework, clause by clause.
 
 Every clause of the framework's catalog is listed, so that what no control supports shows
-as plainly as what is covered: a clause is ``automated`` when a control with a machine
-check (static or runtime) cites it or a point under it, ``attested`` when a valid signed
-attestation answers it (its status is then ``manual``: a person vouches for it, no
-machine checked it), and ``uncovered`` otherwise. A control that has no check at all
-supports a clause only through an attestation, so it does not make it automated.
+as plainly as what is covered: a clause is ``automated`` when a control's machine check
+(static or runtime) cites it or a point under it with the scope ``full`` (the check tests
+what the clause asks), ``partial`` when machine checks cite it only for a part,
+``attested`` when a valid signed attestation answers it (its status is then ``manual``: a
+person vouches for it, no machine checked it), and ``uncovered`` otherwise. A control that
+has no check at all supports a clause only through an attestation, so it does not make it
+automated. This is what the catalog claims; what one assessment showed is the clause's
+standing (:mod:`compliance.catalog.standing`).
 
 The CLI (``compliance frameworks coverage``) and the report call :func:`framework_coverage`.
 """
@@ -21,12 +24,13 @@ from compliance.catalog.loader import Catalog
 from compliance.errors import UsageError
 from compliance.models.attestation import AttestationOutcome
 from compliance.models.common import Status
-from compliance.models.control import Control
+from compliance.models.control import Control, Scope
 from compliance.models.frameworks import AnssiLevel, Clause, Framework, FrameworkId
 
 
 class CoverageKind(StrEnum):
     AUTOMATED = "automated"
+    PARTIAL = "partial"
     ATTESTED = "attested"
     UNCOVERED = "uncovered"
 
@@ -36,6 +40,7 @@ class ClauseCoverage:
     clause: Clause
     kind: CoverageKind
     controls: tuple[str, ...]  # controls with a machine check that support the clause
+    full_controls: tuple[str, ...]  # of those, the ones citing it with the scope "full"
     manual_controls: tuple[str, ...]  # controls without a check that cite it (need an attestation)
     attestations: tuple[str, ...]  # ids of the valid attestations answering it
 
@@ -51,6 +56,7 @@ class ClauseCoverage:
             "coverage": self.kind.value,
             "attested": bool(self.attestations),
             "controls": list(self.controls),
+            "full_controls": list(self.full_controls),
             "manual_controls": list(self.manual_controls),
             "attestations": list(self.attestations),
         }
@@ -111,6 +117,14 @@ def supporting_controls(framework: Framework, controls: Iterable[Control]) -> di
     return by_clause
 
 
+def _cites_fully(framework: Framework, control: Control, clause_id: str) -> bool:
+    return any(
+        cite.scope is Scope.FULL and any(framework.resolve(ref) == clause_id for ref in cite.clauses)
+        for cite in control.cites
+        if cite.framework is framework.id
+    )
+
+
 def attested_clauses(framework: Framework, attestations: Iterable[AttestationOutcome]) -> dict[str, list[str]]:
     """Catalog clause id → ids of the attestations that count and answer it."""
     by_clause: dict[str, list[str]] = {}
@@ -150,9 +164,15 @@ def framework_coverage(
         if in_scope is not None and clause.level not in in_scope:
             continue
         checked = tuple(c.id for c in supports[clause.id] if c.checks)
+        full = tuple(c.id for c in supports[clause.id] if c.checks and _cites_fully(fw, c, clause.id))
         manual = tuple(c.id for c in supports[clause.id] if not c.checks)
         answered = tuple(attested.get(clause.id, ()))
-        kind = CoverageKind.AUTOMATED if checked else CoverageKind.ATTESTED if answered else CoverageKind.UNCOVERED
-        rows.append(ClauseCoverage(clause, kind, checked, manual, answered))
+        if full:
+            kind = CoverageKind.AUTOMATED
+        elif answered:
+            kind = CoverageKind.ATTESTED
+        else:
+            kind = CoverageKind.PARTIAL if checked else CoverageKind.UNCOVERED
+        rows.append(ClauseCoverage(clause, kind, checked, full, manual, answered))
     scope = tuple(level for level in AnssiLevel if level in in_scope) if in_scope is not None else None
     return FrameworkCoverage(fw, tuple(rows), scope)

@@ -21,20 +21,21 @@ from pydantic import ValidationError
 from compliance.catalog.clause_coverage import framework_of, supporting_controls
 from compliance.catalog.loader import Catalog
 from compliance.catalog.selection import select
+from compliance.catalog.standing import standings_of
 from compliance.errors import InputError
 from compliance.models.common import Status
 from compliance.models.control import CheckKind, Control
 from compliance.models.frameworks import Clause, Framework
-from compliance.models.results import Assessment, ControlResult, GateReport
+from compliance.models.results import (
+    Assessment,
+    ClauseResult,
+    ClauseStanding,
+    ControlResult,
+    GateReport,
+)
 from compliance.util.clock import isoformat
 from compliance.util.fsutil import read_bytes
 from compliance.util.validation import format_validation_error
-
-
-class Standing(StrEnum):
-    COVERED = "covered"  # a supporting control passed, none failed or errored
-    ATTESTED = "attested"  # a valid attestation answers it: status manual
-    GAP = "gap"
 
 
 class Action(StrEnum):
@@ -66,15 +67,29 @@ class Advice:
 @dataclass(frozen=True)
 class ClauseGap:
     clause: Clause
-    standing: Standing
+    result: ClauseResult  # the standing, its reason and the citations that decided it
     advice: tuple[Advice, ...]
-    attestations: tuple[str, ...]  # valid attestations recorded in the assessment
+
+    @property
+    def standing(self) -> ClauseStanding:
+        return self.result.standing
+
+    @property
+    def attestations(self) -> tuple[str, ...]:
+        """Valid attestations recorded in the assessment that answer the clause."""
+        return tuple(self.result.attestations)
+
+    @property
+    def is_gap(self) -> bool:
+        return not self.standing.shown
 
     def to_jsonable(self) -> dict[str, Any]:
         return {
             "clause": self.clause.id,
             "title": self.clause.title,
             "standing": self.standing.value,
+            "reason": self.result.reason,
+            "citations": [c.to_jsonable() for c in self.result.citations],
             "attestations": list(self.attestations),
             "advice": [a.to_jsonable() for a in self.advice],
         }
@@ -86,14 +101,14 @@ class FrameworkGaps:
     clauses: tuple[ClauseGap, ...]
     notes: tuple[str, ...]
 
-    def count(self, standing: Standing) -> int:
+    def count(self, standing: ClauseStanding) -> int:
         return sum(1 for row in self.clauses if row.standing is standing)
 
     def to_jsonable(self) -> dict[str, Any]:
         return {
             "framework": self.framework.id.value,
             "title": self.framework.title,
-            "counts": {s.value: self.count(s) for s in Standing},
+            "counts": {s.value: self.count(s) for s in ClauseStanding},
             "notes": list(self.notes),
             "clauses": [row.to_jsonable() for row in self.clauses],
         }
@@ -114,23 +129,16 @@ def framework_gaps(catalog: Catalog, framework: str, report: GateReport) -> Fram
     results = {r.control_id: r for r in assessment.results}
     selectors = _profiles_selecting(catalog)
     supports = supporting_controls(fw, catalog.controls.values())
+    standings = {row.clause: row for row in standings_of(catalog, fw.id, assessment) or []}
     rows = []
     for clause in fw.clauses:
+        result = standings[clause.id]
         advice = [_advise(control, results.get(control.id), assessment, selectors) for control in supports[clause.id]]
-        attested, rejected = _attestations_for(fw, clause, assessment)
+        _, rejected = _attestations_for(fw, clause, assessment)
         advice.extend(rejected)
-        statuses = {a.status for a in advice}
-        if statuses & {Status.FAIL, Status.ERROR}:
-            standing = Standing.GAP
-        elif Status.PASS in statuses:
-            standing = Standing.COVERED
-        elif attested:
-            standing = Standing.ATTESTED
-        else:
-            standing = Standing.GAP
-        if standing is Standing.GAP and not supports[clause.id] and not rejected:
+        if not result.standing.shown and not supports[clause.id] and not rejected and not result.attestations:
             advice.append(Advice(None, None, Action.ATTEST, _unsupported(clause)))
-        rows.append(ClauseGap(clause, standing, tuple(advice), tuple(attested)))
+        rows.append(ClauseGap(clause, result, tuple(advice)))
     return FrameworkGaps(fw, tuple(rows), tuple(_notes(catalog, fw, assessment)))
 
 
@@ -154,6 +162,8 @@ def _advise(control: Control, result: ControlResult | None, assessment: Assessme
         return _not_assessed(control, assessment, selectors)
     status = result.status
     if status is Status.PASS:
+        if control.checks_of(assessment.mode) != control.checks:
+            return Advice(control.id, status, Action.PROBE, f"passed; {_other_mode(assessment.mode)} for its other checks")
         return Advice(control.id, status, Action.NONE, "passed")
     if status is Status.NOT_APPLICABLE:
         return Advice(control.id, status, Action.NONE, f"does not apply to this subject: {result.message}")

@@ -24,7 +24,7 @@ import compliance.predicates
 import compliance.probes  # noqa: F401  (registers every runtime probe; imports no transport)
 from compliance.checks import registry
 from compliance.errors import CatalogError
-from compliance.models.control import CheckKind, Control, Profile
+from compliance.models.control import ALL_CHECKS, ATTESTATION, CheckKind, Control, Profile
 from compliance.models.frameworks import AnssiCrosswalk, Framework, FrameworkId
 from compliance.models.params import Params, own_values, strictness_of
 from compliance.util.datafiles import data_dir
@@ -126,6 +126,8 @@ def _load_catalog(root: Path) -> Catalog:
     controls: dict[str, Control] = {}
     sources: dict[str, Path] = {}
     for path in sorted(p for p in raw if (root / CONTROLS_DIR) in p.parents):
+        if "clauses" in raw[path]:
+            raise CatalogError(path, "clauses: replaced by [[cites]] entries naming the checks, scope and sentence (docs/writing-controls.md)")
         control = _model(Control, raw[path], path)
         if control.id in controls:
             raise CatalogError(path, f"id: control {control.id} is also defined in {sources[control.id]}")
@@ -143,6 +145,7 @@ def _load_catalog(root: Path) -> Catalog:
     catalog = Catalog(root, controls, frameworks, profiles, sources, "sha256:" + digest.hexdigest())
     for profile in profiles.values():
         _check_profile(catalog, profile, sources[profile.id])
+    _check_references(catalog)
     return catalog
 
 
@@ -175,13 +178,54 @@ def _check_control(control: Control, frameworks: dict[FrameworkId, Framework], p
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
             raise CatalogError(path, f"params.{name}: no check of this control takes this parameter (known: {known})")
-    for fw_id, refs in control.clauses.items():
-        framework = frameworks.get(fw_id)
-        if framework is None:
-            continue  # a catalog without that framework's clause list cannot check the refs
-        for ref in refs:
-            if framework.resolve(ref) is None:
-                raise CatalogError(path, f"clauses.{fw_id.value}: {framework.unknown_reason(ref)}")
+    _check_citations(control, frameworks, path)
+
+
+def _check_citations(control: Control, frameworks: dict[FrameworkId, Framework], path: Path) -> None:
+    """Every citation names checks the control has (or, for a control without checks, an
+    attestation), and clauses its framework's catalog lists, each cited once."""
+    functions = {check.function for check in control.checks}
+    seen: dict[tuple[FrameworkId, str], tuple[int, set[str]]] = {}
+    for index, cite in enumerate(control.cites):
+        where = f"cites.{index}"
+        if cite.checks == ATTESTATION:
+            if functions:
+                raise CatalogError(path, f"{where}.checks: \"attestation\" is for a control without checks; name the checks of {control.id} that evidence it, or \"all\"")
+        elif not functions:
+            raise CatalogError(path, f'{where}.checks: {control.id} has no check: its evidence is a signed attestation (checks = "attestation")')
+        elif cite.checks != ALL_CHECKS:
+            if not cite.checks:
+                raise CatalogError(path, f'{where}.checks: name the checks that evidence the clauses, or "all"')
+            for name in cite.checks:
+                if name not in functions:
+                    known = ", ".join(sorted(functions))
+                    raise CatalogError(path, f"{where}.checks: {control.id} has no check {name!r} (its checks: {known})")
+        framework = frameworks.get(cite.framework)
+        named = set(cite.functions(control))
+        for ref in cite.clauses:
+            earlier, checks = seen.get((cite.framework, ref), (index, set()))
+            if earlier != index and (checks & named or not named):
+                # A clause may be cited twice only for different checks (each with its scope).
+                raise CatalogError(path, f"{where}.clauses: {ref!r} is already cited for the same checks in cites.{earlier}")
+            seen[(cite.framework, ref)] = (earlier, checks | named)
+            if framework is not None and framework.resolve(ref) is None:
+                raise CatalogError(path, f"{where}.clauses: {framework.unknown_reason(ref)}")
+
+
+def _check_references(catalog: Catalog) -> None:
+    """At most one profile holds a framework's own parameters (per ANSSI level)."""
+    held: dict[tuple[FrameworkId, str], str] = {}
+    for profile in catalog.profiles.values():
+        path = catalog.files[profile.id]
+        for fw in profile.reference_for:
+            levels = [level.value for level in profile.select.anssi_levels] if fw is FrameworkId.ANSSI else [""]
+            if fw is FrameworkId.ANSSI and not levels:
+                raise CatalogError(path, "reference_for: an ANSSI reference profile selects by select.anssi_levels")
+            for level in levels:
+                other = held.setdefault((fw, level), profile.id)
+                if other != profile.id:
+                    what = f"{fw.value} {level}".strip()
+                    raise CatalogError(path, f"reference_for: {other} already holds the parameters of {what}")
 
 
 def _check_profile(catalog: Catalog, profile: Profile, path: Path) -> None:

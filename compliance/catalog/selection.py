@@ -181,3 +181,21 @@ def select(catalog: Catalog, requested: list[str], kind: CheckKind | None = None
     if not frameworks:
         frameworks = list(FrameworkId)
     return Selection(list(requested), profiles, frameworks, selected)
+
+
+def reference_profile(catalog: Catalog, framework: FrameworkId, level: AnssiLevel | None) -> str | None:
+    """The profile holding ``framework``'s own parameters (for ANSSI, those of ``level``),
+    None when the catalog names none: a clause is judged against its values."""
+    for profile in catalog.profiles.values():
+        if framework not in profile.reference_for:
+            continue
+        if framework is not FrameworkId.ANSSI or level in profile.select.anssi_levels:
+            return profile.id
+    return None
+
+
+def reference_values(catalog: Catalog, control: Control, profile_id: str) -> dict[str, Any]:
+    """The parameter values ``profile_id`` (with the profiles it extends) gives ``control``."""
+    models = _param_models(control)
+    values, _ = _Merge(catalog, control.id, models).chain(expand_profiles(catalog, [profile_id]), _defaults(control, models))
+    return values

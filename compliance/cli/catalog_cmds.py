@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 import orjson
@@ -11,6 +12,7 @@ from compliance.catalog.loader import Catalog, load_catalog
 from compliance.cli.options import catalog_option
 from compliance.errors import UsageError
 from compliance.models.frameworks import AnssiLevel
+from compliance.models.results import ClauseResult
 
 
 @click.group("controls")
@@ -49,8 +51,9 @@ def controls_show(control_id: str, catalog: Path | None) -> int:
         raise UsageError(f"unknown control {control_id!r} (see 'compliance controls list')")
     click.echo(f"{control.id}  {control.title}\nseverity: {control.severity.value}    file: {cat.files[control.id]}\n")
     click.echo(" ".join(control.rationale.split()) + "\n")
-    for fw, refs in control.clauses.items():
-        click.echo(f"{fw.value:<9} {', '.join(refs)}")
+    for cite in control.resolved_cites():
+        checks = cite.checks if isinstance(cite.checks, str) else ", ".join(cite.checks)
+        click.echo(f"{cite.framework.value:<9} {', '.join(cite.clauses)}  [{checks}] {cite.scope.value}: {cite.evidences}")
     from compliance.catalog.selection import select
 
     selected = next(s for s in select(cat, []).controls if s.control.id == control.id)
@@ -113,12 +116,20 @@ def frameworks_list(catalog: Path | None) -> int:
 @click.option("--profile", "-p", "profiles", multiple=True, metavar="P", help="Only the controls these profiles select (and, for ANSSI, their levels).")
 @click.option("--attestations", multiple=True, metavar="F", help="Signed attestation file: valid attestations count as attested (repeatable).")
 @click.option("--attestation-key", metavar="PUB", help="Public key the attestations must be signed with.")
+@click.option("--results", "-r", metavar="R", help="results.json of an assessment: show each clause's standing after it.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @catalog_option
 def frameworks_coverage(
-    framework: str, profiles: tuple[str, ...], attestations: tuple[str, ...], attestation_key: str | None, as_json: bool, catalog: Path | None
+    framework: str,
+    profiles: tuple[str, ...],
+    attestations: tuple[str, ...],
+    attestation_key: str | None,
+    results: str | None,
+    as_json: bool,
+    catalog: Path | None,
 ) -> int:
-    """Every clause of FRAMEWORK as automated, attested or uncovered, with what covers it."""
+    """Every clause of FRAMEWORK as automated (a full-scope machine check), partial, attested
+    or uncovered, with what covers it; with --results, its standing after that assessment."""
     from compliance.catalog.clause_coverage import CoverageKind, framework_coverage
     from compliance.catalog.selection import select
     from compliance.runs.attestation_files import describe, verify_files
@@ -127,6 +138,10 @@ def frameworks_coverage(
     if bool(attestations) != bool(attestation_key):
         raise UsageError("--attestations and --attestation-key go together")
     cat = load_catalog(catalog)
+    if results is not None:
+        if profiles or attestations:
+            raise UsageError("--results takes the profiles and attestations of the assessment: drop --profile and --attestations")
+        return _standing_view(cat, framework, results, as_json)
     controls = [s.control for s in select(cat, list(profiles)).controls] if profiles else None
     outcomes = verify_files(list(attestations), attestation_key, cat, clock.now()) if attestation_key else []
     coverage = framework_coverage(cat, framework, controls=controls, attestations=outcomes, levels=_anssi_levels(cat, profiles))
@@ -148,6 +163,39 @@ def frameworks_coverage(
     return 0
 
 
+def _standing_view(cat: Catalog, framework: str, results: str, as_json: bool) -> int:
+    """``frameworks coverage --results``: the standing of every clause in scope."""
+    from compliance.catalog.clause_coverage import framework_of
+    from compliance.catalog.gaps import read_results
+    from compliance.catalog.standing import standings_of
+    from compliance.models.results import ClauseStanding
+
+    fw = framework_of(cat, framework)
+    assessment = read_results(results).assessment
+    levels = _anssi_levels(cat, tuple(p for p in assessment.profiles if p in cat.profiles))
+    rows = [r for r in standings_of(cat, fw.id, assessment) or [] if levels is None or r.level is None or AnssiLevel(r.level) in levels]
+    counts = {s.value: sum(1 for r in rows if r.standing is s) for s in ClauseStanding}
+    if as_json:
+        doc: dict[str, Any] = {
+            "framework": fw.id.value,
+            "title": fw.title,
+            "assessment": assessment.id,
+            "counts": counts,
+            "clauses": [r.to_jsonable() for r in rows],
+        }
+        if levels is not None:
+            doc["levels"] = [level.value for level in AnssiLevel if level in levels]
+        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    for row in rows:
+        level = f"{row.level:<13}" if row.level else ""
+        controls = ", ".join(dict.fromkeys(c.control_id for c in row.citations)) or "-"
+        click.echo(f"{row.clause:<14} {level}{row.standing.value:<23} {controls:<24} {row.title or ''}")
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    click.echo(f"\n{len(rows)} clauses of {fw.title} after assessment {assessment.id}: {summary}")
+    return 0
+
+
 def _anssi_levels(cat: Catalog, profiles: tuple[str, ...]) -> set[AnssiLevel] | None:
     """The ANSSI levels the profiles select by, or None when none selects by level."""
     from compliance.catalog.loader import expand_profiles
@@ -164,7 +212,8 @@ def _anssi_levels(cat: Catalog, profiles: tuple[str, ...]) -> set[AnssiLevel] | 
 @catalog_option
 def frameworks_gaps(framework: str, results: str, show_all: bool, as_json: bool, catalog: Path | None) -> int:
     """For each clause of FRAMEWORK not covered by the assessment R, what to enable, fix or attest."""
-    from compliance.catalog.gaps import Standing, framework_gaps, read_results
+    from compliance.catalog.gaps import framework_gaps, read_results
+    from compliance.models.results import ClauseStanding
 
     cat = load_catalog(catalog)
     report = read_results(results)
@@ -173,19 +222,27 @@ def frameworks_gaps(framework: str, results: str, show_all: bool, as_json: bool,
         click.echo(orjson.dumps(gaps.to_jsonable(), option=orjson.OPT_INDENT_2).decode())
         return 0
     for row in gaps.clauses:
-        if row.standing is not Standing.GAP and not show_all:
+        if not row.is_gap and not show_all:
             continue
-        click.echo(f"{row.clause.id:<14} {row.standing.value:<9} {row.clause.title}")
+        click.echo(f"{row.clause.id:<14} {row.standing.value:<23} {row.clause.title}")
+        click.echo(f"    why: {row.result.reason}")
+        _echo_citations(row.result)
         if row.attestations:
             click.echo(f"    attested by {', '.join(row.attestations)} (manual)")
         for advice in row.advice:
             who = f"{advice.control_id} ({advice.status.value if advice.status else 'not assessed'})" if advice.control_id else "clause"
             click.echo(f"    {advice.action.value:<10} {who}: {advice.detail}")
-    counts = ", ".join(f"{gaps.count(s)} {s.value}" for s in Standing)
+    counts = ", ".join(f"{gaps.count(s)} {s.value}" for s in ClauseStanding if gaps.count(s))
     click.echo(f"\n{len(gaps.clauses)} clauses of {gaps.framework.title}: {counts}")
     for note in gaps.notes:
         click.echo(f"note: {note}")
     return 0
+
+
+def _echo_citations(row: ClauseResult) -> None:
+    for cite in row.citations:
+        checks = ", ".join(cite.checks) or "attestation"
+        click.echo(f"    {cite.control_id} [{checks}] {cite.scope.value}: {cite.evidences}")
 
 
 COMMANDS = [controls_group, frameworks_group]

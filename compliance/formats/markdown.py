@@ -5,7 +5,7 @@ from __future__ import annotations
 from compliance.assess.verdict_reason import explain
 from compliance.formats import register
 from compliance.models.common import Status
-from compliance.models.results import ControlResult, GateReport
+from compliance.models.results import ClauseStanding, ControlResult, GateReport
 from compliance.util.clock import isoformat
 
 
@@ -15,6 +15,28 @@ def _cell(text: str) -> str:
 
 def _row(r: ControlResult) -> str:
     return f"| {r.status.value} | {r.severity.value} | `{r.control_id}` | {_cell(r.title)} | {_cell(r.message)} |"
+
+
+def _clause_sections(report: GateReport) -> list[str]:
+    """Per framework: the count of each clause standing, and every clause with why."""
+    rows = report.assessment.clause_standings or []
+    out: list[str] = []
+    for fw in dict.fromkeys(r.framework for r in rows):
+        mine = [r for r in rows if r.framework is fw]
+        counts = ", ".join(f"{n} {s.value}" for s in ClauseStanding if (n := sum(1 for r in mine if r.standing is s)))
+        out += [
+            f"### Clauses of {fw.value}: {counts}",
+            "",
+            f"<details><summary>Every clause of {fw.value} and why it stands so</summary>",
+            "",
+            "| clause | standing | controls (scope) | why |",
+            "|---|---|---|---|",
+        ]
+        for r in mine:
+            cited = ", ".join(dict.fromkeys(f"{c.control_id} ({c.scope.value})" for c in r.citations)) or "-"
+            out.append(f"| `{r.clause}` | {r.standing.value} | {_cell(cited)} | {_cell(r.reason)} |")
+        out += ["", "</details>", ""]
+    return out
 
 
 @register("markdown", ".md")
@@ -47,6 +69,7 @@ def render_markdown(report: GateReport) -> bytes:
             else:
                 out.append(f"| | | | | {_cell(reason.message)} |")
         out.append("")
+    out += _clause_sections(report)
     rows = sorted(a.results, key=lambda r: r.control_id)
     out += [
         "<details><summary>All results</summary>",

@@ -7,6 +7,11 @@ its objective is satisfied). Statuses map fail-closed: only ``pass`` (and
 ``not-satisfied`` with reason ``other`` and the status as a property. The inputs the
 assessment was judged on are back-matter resources with their SHA-256.
 
+Each clause of the frameworks the assessment reports on is a finding of its own, with the
+standing :mod:`compliance.catalog.standing` recorded: only ``satisfied`` is ``satisfied``;
+``partial``, ``waived``, ``attested`` and the others are ``not-satisfied``, with the standing
+as a property and, in the remarks, the reason and each citation's scope and sentence.
+
 UUIDs are version 5, derived from the assessment id, so the same report renders the same
 bytes. Validated against the official NIST schema in the test suite.
 """
@@ -22,7 +27,13 @@ import orjson
 
 from compliance.formats import register
 from compliance.models.common import Status
-from compliance.models.results import Assessment, ControlResult, GateReport
+from compliance.models.results import (
+    Assessment,
+    ClauseResult,
+    ClauseStanding,
+    ControlResult,
+    GateReport,
+)
 from compliance.util.clock import isoformat
 
 OSCAL_VERSION = "1.1.3"
@@ -114,6 +125,39 @@ def _finding(a: Assessment, r: ControlResult) -> dict[str, Any]:
     }
 
 
+def _clause_finding(a: Assessment, row: ClauseResult) -> dict[str, Any]:
+    """One clause's standing: satisfied only when the standing is ``satisfied``."""
+    satisfied = row.standing is ClauseStanding.SATISFIED
+    reason = "pass" if satisfied else "fail" if row.standing in (ClauseStanding.FAILED, ClauseStanding.WAIVED) else "other"
+    claims = [
+        f"{c.control_id} [{', '.join(c.checks) or 'attestation'}] scope {c.scope.value}: {c.evidences} ({c.reason})" for c in row.citations
+    ]
+    scopes = sorted({c.scope.value for c in row.citations})
+    ran = sorted({c.control_id for c in row.citations if c.status is not None})
+    key = f"{row.framework.value}:{row.clause}"
+    finding: dict[str, Any] = {
+        "uuid": _uuid(a, "clause", key),
+        "title": _line(f"{row.framework.value} {row.clause}: {row.title or row.clause}"),
+        "description": _line(f"Standing {row.standing.value}: {row.reason}"),
+        "props": _props(
+            _prop("clause", row.clause, **{"class": _token(row.framework.value)}),
+            _prop("clause-standing", row.standing.value),
+            *(_prop("citation-scope", scope) for scope in scopes),
+            _prop("level", row.level or ""),
+        ),
+        "target": {
+            "type": "statement-id",
+            "target-id": _token(key),
+            "status": {"state": "satisfied" if satisfied else "not-satisfied", "reason": reason, "remarks": _line(row.reason)},
+        },
+    }
+    if claims:
+        finding["remarks"] = "\n".join(claims)
+    if ran:
+        finding["related-observations"] = [{"observation-uuid": _uuid(a, "observation", cid)} for cid in ran]
+    return finding
+
+
 def _resources(a: Assessment) -> list[dict[str, Any]]:
     return [
         {
@@ -159,6 +203,8 @@ def assessment_results(report: GateReport) -> dict[str, Any]:
     if results:
         result["observations"] = [_observation(a, r, subject) for r in results]
         result["findings"] = [_finding(a, r) for r in results]
+    if a.clause_standings:
+        result.setdefault("findings", []).extend(_clause_finding(a, row) for row in a.clause_standings)
     if a.notes:
         result["remarks"] = "\n".join(a.notes)
     doc: dict[str, Any] = {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from compliance.models.common import Severity, Strict
 from compliance.models.frameworks import AnssiLevel, FrameworkId
@@ -26,6 +26,47 @@ class Check(Strict):
     description: str | None = None
 
 
+class Scope(StrEnum):
+    """How much of a clause a citation's checks evidence."""
+
+    FULL = "full"  # the checks test everything the clause asks of a host or a release
+    PARTIAL = "partial"  # the checks test a part only; the sentence says which part
+
+
+ALL_CHECKS = "all"
+ATTESTATION = "attestation"
+
+
+class Citation(Strict):
+    """One claim of a control: these clauses of one framework are evidenced, to this
+    ``scope``, by these checks of the control (``"all"``: every check; ``"attestation"``:
+    a control without checks, whose evidence is a signed attestation). ``evidences`` is
+    the one sentence an auditor reads: what the checks show of the clauses, and for a
+    partial scope what they leave unchecked."""
+
+    framework: FrameworkId
+    clauses: list[str] = Field(min_length=1)
+    checks: list[str] | Literal["all", "attestation"]
+    scope: Scope
+    evidences: str = Field(min_length=1)
+
+    @field_validator("evidences")
+    @classmethod
+    def _one_sentence(cls, value: str) -> str:
+        text = " ".join(value.split())
+        if len(text) < 20 or not text.endswith("."):
+            raise ValueError("one sentence (ending with a period) saying what the checks show of the clauses")
+        return text
+
+    def functions(self, control: Control) -> list[str]:
+        """The check functions of ``control`` this citation names (none for an attestation)."""
+        if self.checks == ATTESTATION:
+            return []
+        if self.checks == ALL_CHECKS:
+            return list(dict.fromkeys(c.function for c in control.checks))
+        return list(self.checks)
+
+
 class Remediation(Strict):
     """What to change: NixOS options with the value to set, and free text."""
 
@@ -39,7 +80,7 @@ class Control(Strict):
     title: str = Field(min_length=1)
     severity: Severity
     rationale: str = Field(min_length=1)
-    clauses: dict[FrameworkId, list[str]] = {}
+    cites: list[Citation] = []
     params: dict[str, Any] = {}
     checks: list[Check] = []
     remediation: Remediation | None = None
@@ -47,6 +88,25 @@ class Control(Strict):
 
     def checks_of(self, kind: CheckKind) -> list[Check]:
         return [c for c in self.checks if c.kind is kind]
+
+    def resolved_cites(self) -> list[Citation]:
+        """The citations with ``"all"`` spelt out as check names, as the results record them,
+        so that the signed results say which checks evidence each clause."""
+        return [c if c.checks == ATTESTATION else c.model_copy(update={"checks": c.functions(self)}) for c in self.cites]
+
+    @property
+    def clauses(self) -> dict[FrameworkId, list[str]]:
+        """Framework → the references the control cites, in citation order."""
+        return clauses_of(self.cites)
+
+
+def clauses_of(cites: list[Citation]) -> dict[FrameworkId, list[str]]:
+    """Framework → the references ``cites`` name, each once, in order."""
+    out: dict[FrameworkId, list[str]] = {}
+    for cite in cites:
+        refs = out.setdefault(cite.framework, [])
+        refs.extend(ref for ref in cite.clauses if ref not in refs)
+    return out
 
 
 class ProfileSelection(Strict):
@@ -69,5 +129,8 @@ class Profile(Strict):
     description: str = ""
     frameworks: list[FrameworkId] = []  # frameworks the profile reports coverage for
     extends: list[str] = []
+    # Frameworks whose own parameters this profile holds (for ANSSI: for the recommendations
+    # of the levels it selects by): a clause is satisfied only under values at least as strict.
+    reference_for: list[FrameworkId] = []
     select: ProfileSelection = ProfileSelection()
     params: dict[str, dict[str, Any]] = {}  # control id → parameter overrides

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
 from compliance.models.attestation import AttestationOutcome
 from compliance.models.common import Record, Severity, Status
-from compliance.models.control import CheckKind
+from compliance.models.control import CheckKind, Citation, Scope
 from compliance.models.frameworks import FrameworkId
 from compliance.models.policy import Policy
 from compliance.models.subject import InputRef
@@ -58,6 +59,8 @@ class ControlResult(Record):
     message: str
     checks: list[CheckResult] = []
     clauses: dict[FrameworkId, list[str]] = {}
+    # What the control claims of each clause: the checks, the scope and the sentence.
+    citations: list[Citation] = []
     params: dict[str, Any] = {}
     param_sources: dict[str, str] = {}  # parameter → "default" or the profile that set it
     remediation: dict[str, Any] | None = None
@@ -85,6 +88,51 @@ class Counts(Record):
     by_status: dict[Status, int] = {}
 
 
+class ClauseStanding(StrEnum):
+    """How one clause stands after an assessment (PRODUCT.md, "What a clause standing
+    means"), worst first after ``failed``: only ``satisfied`` says the clause was shown."""
+
+    FAILED = "failed"  # a supporting control failed or errored
+    WAIVED = "waived"  # a supporting control fails under a waiver: never satisfied
+    NEEDS_RUNTIME = "needs-runtime-evidence"  # what evidences it is a probe this static gate did not run
+    NEEDS_STATIC = "needs-static-evidence"  # what evidences it is a release check this probe did not run
+    PARTIAL = "partial"  # checks passed, but they test part of the clause, under laxer parameters, or an attestation awaits
+    UNCOVERED = "uncovered"  # nothing in the assessment evidences it
+    ATTESTED = "attested"  # a valid signed attestation answers it: a person vouches, no machine checked
+    SATISFIED = "satisfied"  # a full-scope citation's checks ran and passed under strict enough parameters
+
+    @property
+    def shown(self) -> bool:
+        return self is ClauseStanding.SATISFIED
+
+
+class CitationStanding(Record):
+    """One control's claim on a clause and what the assessment made of it."""
+
+    control_id: str
+    refs: list[str]  # the references under the clause the control cites ("CIR 6.7.2(c)")
+    checks: list[str]  # the check functions named ([] for an attestation)
+    scope: Scope
+    evidences: str
+    status: Status | None = None  # the control's status; None when the assessment did not run it
+    evidenced: bool  # its checks ran and passed (or its attestation counts) under strict enough parameters
+    pending: bool = False  # its checks are of the other mode (a probe in a static gate): not run here
+    reason: str  # why it does or does not evidence the clause
+
+
+class ClauseResult(Record):
+    """The standing of one clause of one framework, with the citations that decided it."""
+
+    framework: FrameworkId
+    clause: str
+    title: str | None = None
+    level: str | None = None
+    standing: ClauseStanding
+    reason: str
+    citations: list[CitationStanding] = []
+    attestations: list[str] = []
+
+
 class Assessment(Record):
     """Every control's result for one subject, at one time, with the tool, catalog and profiles that produced it."""
     schema_: str = Field(default=RESULTS_SCHEMA, alias="$schema")
@@ -103,6 +151,9 @@ class Assessment(Record):
     # Manual attestations given to the gate, each with whether it counts and why not;
     # absent when none was given.
     attestations: list[AttestationOutcome] | None = None
+    # The standing of every clause of the frameworks the profiles report on, decided
+    # once (after waivers and attestations) so that every view shows the same.
+    clause_standings: list[ClauseResult] | None = None
 
     def counts(self) -> Counts:
         by: dict[Status, int] = {}

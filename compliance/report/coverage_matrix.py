@@ -1,9 +1,11 @@
 """The per-framework coverage matrix: every clause, the controls behind it, and the gaps.
 
 An auditor reads a framework clause by clause. For each clause this module says which
-controls of the assessment support it (with their status), which attestations answer it,
-and, as plainly as the rest, when nothing does. A clause no control covers is not a pass:
-it is evidence the packet does not contain.
+controls of the assessment support it (with their status, the checks, the scope and the
+sentence of each citation), which attestations answer it, its standing and why, and, as
+plainly as the rest, when nothing does. A clause no control covers is not a pass: it is
+evidence the packet does not contain. The standing is the one recorded in the results
+(:mod:`compliance.catalog.standing`), so the report says what ``frameworks gaps`` says.
 
 With the catalog's clause list for a framework the matrix is complete: its rows are the
 clauses ``compliance frameworks coverage`` lists for the assessment's profiles (for ANSSI,
@@ -18,13 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from compliance.catalog.clause_coverage import framework_coverage as catalog_coverage
 from compliance.catalog.loader import Catalog
+from compliance.catalog.standing import standings_of
 from compliance.models.common import Status
 from compliance.models.frameworks import AnssiLevel, Clause, Framework, FrameworkId
-from compliance.models.results import Assessment, ControlResult
+from compliance.models.results import Assessment, CitationStanding, ClauseStanding, ControlResult
 from compliance.report.attestation_rows import AttestationView
 
 FALLBACK_TITLES = {
@@ -35,38 +37,15 @@ FALLBACK_TITLES = {
 }
 
 
-class ClauseState(StrEnum):
-    """How a clause stands, worst first. The names are what the report prints."""
-
-    FAIL = "fail"
-    ERROR = "error"
-    MANUAL = "manual"  # a manual control supports it and nobody attested
-    WAIVED = "waived"
-    ATTESTED = "attested"
-    PASS = "pass"
-    NOT_APPLICABLE = "not_applicable"
-    NOT_COVERED = "not_covered"
-
-
-_FROM_STATUS = {
-    Status.FAIL: ClauseState.FAIL,
-    Status.ERROR: ClauseState.ERROR,
-    Status.MANUAL: ClauseState.MANUAL,
-    Status.WAIVED: ClauseState.WAIVED,
-    Status.PASS: ClauseState.PASS,
-    Status.NOT_APPLICABLE: ClauseState.NOT_APPLICABLE,
-}
-_ORDER = {state: rank for rank, state in enumerate(ClauseState)}
-
-
 @dataclass(frozen=True)
 class Support:
-    """A control that supports a clause, and the finer points it cites under it."""
+    """A control that supports a clause, the finer points it cites under it, and its claim."""
 
     control_id: str
     title: str
     status: Status
     cited: tuple[str, ...]  # references under the clause ("CIR 6.7.2(c)"), empty when it cites the clause itself
+    claims: tuple[CitationStanding, ...] = ()  # its citations of the clause: checks, scope, sentence, and why
 
 
 @dataclass(frozen=True)
@@ -78,8 +57,10 @@ class ClauseRow:
     machine_checkable: bool | None
     supports: tuple[Support, ...]
     attestations: tuple[AttestationView, ...]
-    state: ClauseState
+    state: ClauseStanding
+    reason: str
     listed: bool  # False: cited by a control but absent from the catalog's clause list
+    not_run: tuple[CitationStanding, ...] = ()  # citations by checks of the other mode, which this assessment did not run
 
 
 @dataclass(frozen=True)
@@ -91,8 +72,9 @@ class FrameworkCoverage:
     note: str | None
     rows: tuple[ClauseRow, ...]
 
-    def count(self, *states: ClauseState) -> int:
-        return sum(1 for row in self.rows if row.state in states)
+    def count(self, *states: ClauseStanding | str) -> int:
+        wanted = {ClauseStanding(s) for s in states}
+        return sum(1 for row in self.rows if row.state in wanted)
 
     @property
     def total(self) -> int:
@@ -100,7 +82,7 @@ class FrameworkCoverage:
 
     @property
     def covered(self) -> int:
-        return self.total - self.count(ClauseState.NOT_COVERED)
+        return self.total - self.count(ClauseStanding.UNCOVERED)
 
 
 _CHUNK = re.compile(r"(\d+)")
@@ -111,14 +93,20 @@ def natural_key(ref: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _CHUNK.split(ref) if part)
 
 
-def _state(supports: Iterable[Support], attestations: tuple[AttestationView, ...]) -> ClauseState:
-    """The worst status of the supporting controls; a valid attestation answers a manual one."""
-    attested = any(a.counts for a in attestations)
-    states = [_FROM_STATUS[s.status] for s in supports]
-    states = [ClauseState.ATTESTED if s is ClauseState.MANUAL and attested else s for s in states]
-    if not states:
-        return ClauseState.ATTESTED if attested else ClauseState.NOT_COVERED
-    return min(states, key=_ORDER.__getitem__)
+def _fallback(supports: Iterable[Support], attestations: tuple[AttestationView, ...]) -> tuple[ClauseStanding, str]:
+    """Without recorded standings or a clause list the scope of the claims is unknown: a
+    clause is never satisfied, only failed, waived, attested, partial or uncovered."""
+    backing = list(supports)
+    statuses = {s.status for s in backing}
+    if statuses & {Status.FAIL, Status.ERROR}:
+        return ClauseStanding.FAILED, "a supporting control failed or errored"
+    if Status.WAIVED in statuses:
+        return ClauseStanding.WAIVED, "a supporting control fails under a waiver"
+    if any(a.counts for a in attestations):
+        return ClauseStanding.ATTESTED, "a valid attestation answers it"
+    if Status.PASS in statuses:
+        return ClauseStanding.PARTIAL, "supporting controls passed; the results record no scope for their claims"
+    return ClauseStanding.UNCOVERED, "nothing in the assessment evidences it"
 
 
 def _frameworks_to_show(assessment: Assessment) -> tuple[list[FrameworkId], bool]:
@@ -163,13 +151,26 @@ def framework_matrix(
 ) -> FrameworkCoverage:
     framework = catalog.frameworks.get(framework_id) if catalog is not None else None
     supports = _supports(framework_id, assessment.results, framework)
+    standings = {r.clause: r for r in standings_of(catalog, framework_id, assessment) or []}
 
     def row(
         clause_id: str, title: str | None, part: str | None, level: str | None, checkable: bool | None, listed: bool
     ) -> ClauseRow:
-        backing = tuple(supports.get(clause_id, ()))
         answering = tuple(a for a in attestations if a.answers(framework_id, clause_id, framework))
-        return ClauseRow(clause_id, title, part, level, checkable, backing, answering, _state(backing, answering), listed)
+        decided = standings.get(clause_id)
+        if decided is None:
+            backing = tuple(supports.get(clause_id, ()))
+            state, reason = _fallback(backing, answering)
+            return ClauseRow(clause_id, title, part, level, checkable, backing, answering, state, reason, listed)
+        claims: dict[str, list[CitationStanding]] = {}
+        for claim in decided.citations:
+            claims.setdefault(claim.control_id, []).append(claim)
+        backing = tuple(
+            Support(s.control_id, s.title, s.status, s.cited, tuple(claims.get(s.control_id, ()))) for s in supports.get(clause_id, ())
+        )
+        ran = {s.control_id for s in backing}
+        not_run = tuple(c for c in decided.citations if c.control_id not in ran and c.pending)
+        return ClauseRow(clause_id, title, part, level, checkable, backing, answering, decided.standing, decided.reason, listed, not_run)
 
     if catalog is not None and framework is not None:
         # The clauses in scope are those 'compliance frameworks coverage' lists for these profiles.

@@ -15,7 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from compliance.errors import TemplateError
-from compliance.report.coverage_matrix import ClauseState
+from compliance.models.results import ClauseStanding
 from compliance.report.view import FRAMEWORK_LABELS, ReportView, status_label
 from compliance.util.datafiles import data_dir
 
@@ -38,11 +38,9 @@ def css_string(text: str) -> Markup:
     return Markup('"' + "".join(out) + '"')
 
 
-def _clause_state_label(state: ClauseState) -> str:
-    return {
-        ClauseState.NOT_COVERED: "not covered",
-        ClauseState.NOT_APPLICABLE: "not applicable",
-    }.get(state, state.value)
+def _clause_state_label(state: ClauseStanding) -> str:
+    """``needs-runtime-evidence`` → ``needs runtime evidence``."""
+    return state.value.replace("-", " ")
 
 
 @cache

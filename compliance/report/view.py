@@ -320,7 +320,14 @@ def by_framework(clauses: dict[FrameworkId, list[str]]) -> list[tuple[FrameworkI
 
 
 def _clauses(result: ControlResult) -> tuple[tuple[str, str], ...]:
-    return tuple((FRAMEWORK_LABELS[fw.value], ", ".join(refs)) for fw, refs in by_framework(result.clauses))
+    """Framework label → the references cited, each marked with its scope and checks."""
+    if not result.citations:
+        return tuple((FRAMEWORK_LABELS[fw.value], ", ".join(refs)) for fw, refs in by_framework(result.clauses))
+    marked: dict[FrameworkId, list[str]] = {}
+    for cite in result.citations:
+        checks = "attestation" if cite.checks == "attestation" else ", ".join(cite.checks)
+        marked.setdefault(cite.framework, []).extend(f"{ref} ({cite.scope.value}: {checks})" for ref in cite.clauses)
+    return tuple((FRAMEWORK_LABELS[fw.value], "; ".join(refs)) for fw, refs in by_framework(marked))
 
 
 def _params(result: ControlResult) -> tuple[ParamView, ...]:

@@ -15,6 +15,7 @@ from compliance.assess import assessment as assessment_mod
 from compliance.assess import engine
 from compliance.assess import gate_decision as gate
 from compliance.assess.locations import place_results
+from compliance.catalog import standing
 from compliance.catalog.loader import Catalog, load_catalog
 from compliance.catalog.selection import Selection, select
 from compliance.checks.predicate_subject import Subject
@@ -255,7 +256,7 @@ def run_gate(opts: GateOptions) -> GateRun:
         key, files = attested
         outcomes = [o for path, entries in files for o in attestations.verify_entries(entries, path, key, catalog, assessed.created)]
         assessed = attestations.record(assessed, outcomes)
-    waived = gate.apply_waivers(assessed, waivers, policy)
+    waived = standing.assess_clauses(catalog, gate.apply_waivers(assessed, waivers, policy))
     waived = place_results(waived, selection, subject, [(item.ref, item.data) for item in loaded], Path.cwd())
     decision = gate.decide(waived, policy)
     applied = gate.policy_applied(waived, decision, policy, waivers, opts.policy)
