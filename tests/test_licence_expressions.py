@@ -28,6 +28,10 @@ DENIED = canonical_denylist({"AGPL-3.0-only", "AGPL-3.0-or-later", "SSPL-1.0", "
     ("GPL-2.0+", "GPL-2.0-or-later"), ("agpl3Plus", "AGPL-3.0-or-later"), ("Apache License 2.0", "Apache-2.0"),
     ("apache 2.0", "Apache-2.0"), ("The MIT License", "MIT"), ("mit", "MIT"), ("Server Side Public License", "SSPL-1.0"),
     ("GNU Affero General Public License v3.0 or later", "AGPL-3.0-or-later"),
+    # Python packages' trove classifiers: a name and its short form
+    ("GNU General Public License v2 or later (GPLv2+)", "GPL-2.0-or-later"),
+    ("GNU Lesser General Public License v2 or later (LGPLv2+)", "LGPL-2.0-or-later"),
+    ("Mozilla Public License 1.1 (MPL 1.1)", "MPL-1.1"), ("ISC License (ISCL)", "ISC"), ("Apache Software License", "Apache-2.0"),
     # a ScanCode licence without an SPDX id is still a known licence, under its LicenseRef
     ("LicenseRef-scancode-3com-microcode", "LicenseRef-scancode-3com-microcode"),
 ])
@@ -67,6 +71,16 @@ def test_expressions_are_judged_with_the_licences_that_decided(expression: str, 
     verdict = judge(expression, DENIED)
     assert verdict.status == status, verdict
     assert (verdict.denied if status == "denied" else verdict.unknown if status == "unknown" else ()) == deciding
+
+
+def test_a_family_name_is_judged_over_every_member() -> None:
+    """"BSD License" (a trove classifier) names no one licence: allowed while no BSD variant
+    is denied, unknown when some are, denied when all are."""
+    assert judge("BSD License", DENIED).status == "allowed"
+    some = judge("BSD License", canonical_denylist({"BSD-4-Clause"}))
+    assert some.status == "unknown" and "BSD-4-Clause denied" in some.unknown[0]
+    every = judge("BSD License", canonical_denylist({"0BSD", "BSD-2-Clause", "BSD-3-Clause", "BSD-4-Clause"}))
+    assert every.status == "denied"
 
 
 def test_an_invalid_expression_says_why_it_does_not_parse() -> None:

@@ -51,8 +51,17 @@ ALIASES: dict[str, str] = {
     "isc license": "ISC", "zlib license": "Zlib", "python software foundation license": "PSF-2.0", "psfl": "PSF-2.0",
     "sspl": "SSPL-1.0", "server side public license": "SSPL-1.0", "busl": "BUSL-1.1", "business source license 1.1": "BUSL-1.1",
     "cc0": "CC0-1.0", "unlicense": "Unlicense", "the unlicense": "Unlicense", "boost software license 1.0": "BSL-1.0",
-    "openssl license": "OpenSSL", "curl license": "curl",
+    "openssl license": "OpenSSL", "curl license": "curl", "mozilla public license 1.1": "MPL-1.1", "mpl 1.1": "MPL-1.1",
 }
+# Names of a licence family without its variant (the trove classifier "BSD License" of
+# Python packages): such a name is judged over every member, so it is allowed only when
+# no member is denied, and denied only when every member is.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "bsd license": ("0BSD", "BSD-2-Clause", "BSD-3-Clause", "BSD-4-Clause"),
+    "bsd": ("0BSD", "BSD-2-Clause", "BSD-3-Clause", "BSD-4-Clause"),
+}
+# "GNU General Public License v2 or later (GPLv2+)": a name and its short form (trove classifiers).
+_PARENTHESISED = re.compile(r"(?P<main>[^()]+?)\s*\((?P<short>[^()]+)\)")
 _LICENSEREF = re.compile(r"licenseref-(?:scancode-)?(?P<rest>.+)")
 
 
@@ -114,6 +123,12 @@ def resolve(name: str) -> str | None:
         return base.removesuffix("-only") + "-or-later" if base.endswith("-only") else base
     if (match := _LICENSEREF.fullmatch(folded)) and (inner := resolve(match["rest"])):
         return inner
+    if match := _PARENTHESISED.fullmatch(folded):
+        main, short = resolve(match["main"]), resolve(match["short"])
+        if main and (short is None or short == main):
+            return main
+        if short and main is None:
+            return short
     return None
 
 
@@ -147,6 +162,14 @@ _OPERATORS = {"and", "or", "with"}
 
 def _leaf(name: str, denied: frozenset[str]) -> Verdict:
     licence = resolve(name)
+    family = FAMILIES.get(" ".join(name.casefold().split())) if licence is None else None
+    if family:
+        hits = tuple(member for member in family if member.casefold() in denied)
+        if not hits:
+            return Verdict(_ALLOWED)
+        if len(hits) == len(family):
+            return Verdict(_DENIED, denied=hits)
+        return Verdict(_UNKNOWN, unknown=(f"{name} (one of {', '.join(family)}; {', '.join(hits)} denied)",))
     if licence is None:
         return Verdict(_UNKNOWN, unknown=(name,))
     if licence.casefold() in denied:
@@ -186,7 +209,8 @@ def _evaluate(node: Any, denied: frozenset[str]) -> Verdict:
 def judge(expression: str, denied: frozenset[str]) -> Verdict:
     """The verdict on ``expression`` for the casefolded ids in ``denied``
     (see :func:`canonical_denylist`). OR needs one allowed branch, AND needs all."""
-    if resolve(expression) is not None:  # a free-text name with spaces, read as one licence
+    folded = " ".join(expression.casefold().split())
+    if resolve(expression) is not None or folded in FAMILIES:  # a free-text name with spaces, read as one licence
         return _leaf(expression, denied)
     try:
         tree = _licensing().parse(expression, validate=False, strict=True)
