@@ -161,3 +161,19 @@ def test_sbom_coverage_fails_below_its_threshold_and_by_the_matching_allowed(tmp
     assert _message("sbom_covers_closure", {"match_by": ["store_path"], "min_coverage": 0.5}, spec, tmp_path / "c")[0] is Status.PASS
     status, said = _message("sbom_covers_closure", {"match_by": ["store_path"], "min_coverage": 0.51}, spec, tmp_path / "d")
     assert (status, said) == (Status.FAIL, "1 of 2 store paths are missing from the SBOM (coverage 50.0%, needs 51%)")
+
+
+def test_kernel_config_options_observe_each_option_and_read_absent_as_unset(tmp_path: Path) -> None:
+    """Absent options are "n": a forbidden one absent is not set, a required one that may be
+    "n" is met; every option not as required is listed, with the value seen."""
+    check = registry.get(CheckKind.STATIC, "kernel_config_options")
+    assert check is not None
+    params = check.params.model_validate({"required": {"CONFIG_A": ["y"], "CONFIG_B": ["y", "m"], "CONFIG_C": ["n", "y"]},
+                                          "forbidden": ["CONFIG_D", "CONFIG_E"]})
+    outcome = check.func(build_subject(_kernel("CONFIG_B=n\nCONFIG_E=m\n"), tmp_path), params)
+    assert (outcome.status, outcome.message) == (Status.FAIL, "2 required option(s) not set: CONFIG_A, CONFIG_B; forbidden option(s) set: CONFIG_E")
+    assert outcome.observed == {"config": "fixture kernel config", "options_in_config": 2, "forbidden_set": ["CONFIG_E"],
+                                "not_as_required": {"CONFIG_A": {"value": "n", "allowed": ["y"]}, "CONFIG_B": {"value": "n", "allowed": ["y", "m"]}}}
+    good = check.func(build_subject(_kernel("CONFIG_A=y\nCONFIG_B=m\n"), tmp_path / "good"), params)
+    assert (good.status, good.message) == (Status.PASS, "3 required and 2 forbidden options as expected in fixture kernel config")
+    assert good.observed["not_as_required"] == {} and good.observed["forbidden_set"] == []
