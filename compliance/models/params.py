@@ -30,13 +30,15 @@ class Strictness:
 
     kinds: ``lower`` / ``higher`` (numbers), ``true`` / ``false`` (booleans: that value is
     stricter), ``union`` (lists: more entries), ``intersection`` (allowlists: fewer entries),
-    ``merge`` (maps: union of keys, values compared with ``inner``), ``bounds`` (numeric
+    ``merge`` (maps: union of keys, values compared with ``inner``), ``ranked`` (a choice
+    among ``order``, strictest first, such as ``"fail"`` before ``"warn"``), ``bounds`` (numeric
     expectations such as ``">=2"``, see :class:`Bound`), ``fixed`` (profiles may not
     disagree: an identity such as an option path).
     """
 
     kind: str
     inner: Strictness | None = None
+    order: tuple[str, ...] = ()  # ``ranked``: the values, strictest first
 
     def stricter(self, current: Any, candidate: Any) -> Any:
         """The stricter of ``current`` and ``candidate`` (``current`` wins ties).
@@ -63,6 +65,8 @@ class Strictness:
             return merged
         if kind == "intersection":
             return [item for item in current if item in candidate]
+        if kind == "ranked":
+            return candidate if self.order.index(candidate) < self.order.index(current) else current
         if kind == "merge":
             inner = self.inner or FIXED
             out = dict(current)
@@ -137,6 +141,7 @@ UNION = Strictness("union")
 INTERSECTION = Strictness("intersection")
 FIXED = Strictness("fixed")
 BOUNDS = Strictness("bounds")
+FAIL_FIRST = Strictness("ranked", order=("fail", "warn"))
 
 
 def merge(inner: Strictness) -> Strictness:

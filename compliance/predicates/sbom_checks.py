@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from compliance.checks.predicate_subject import Subject
 from compliance.checks.registry import Outcome, failed, passed, predicate
 from compliance.errors import CheckError
-from compliance.models.params import HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
+from compliance.models.params import FAIL_FIRST, HIGHER, INTERSECTION, LOWER, TRUE, UNION, Params
 from compliance.models.subject import Component, StorePathInfo
+from compliance.predicates.licence_expressions import canonical_denylist, judge
+from compliance.predicates.licence_expressions import (
+    licence_allowed as licence_allowed,  # re-exported for callers of this module
+)
 
 # Output names Nix appends to a store path name (xz-5.4.6-bin); an SBOM that describes the
 # package once may still cover every output.
@@ -103,109 +107,24 @@ class LicencePolicyParams(Params):
     deny_licenses: Annotated[list[str], UNION] = ["AGPL-3.0-only", "AGPL-3.0-or-later", "SSPL-1.0", "BUSL-1.1"]
     max_unknown: Annotated[int, LOWER] = 0
     unknown_allowlist: Annotated[list[str], INTERSECTION] = []  # component names allowed without a licence
+    # A licence no database or alias identifies (free text, an unknown LicenseRef-, an
+    # expression that does not parse): "fail" fails the check, "warn" lists it and passes.
+    unknown: Annotated[Literal["fail", "warn"], FAIL_FIRST] = "fail"
     max_listed: Annotated[int, LOWER] = 50
-
-
-_TOKEN = re.compile(r"\(|\)|[^\s()]+")
-
-
-_OPERATORS = {"AND", "OR", "WITH", "(", ")"}
-
-# The GNU licences under the names an SBOM may still use for them, each read as the current
-# SPDX id, so that a denylist of current ids also catches the older spellings:
-# deprecated SPDX ids (GPL-2.0 is GPL-2.0-only, GPL-2.0+ GPL-2.0-or-later; the
-# GPL-2.0-with-*-exception ids are the licence with an exception, which does not change it),
-# nixpkgs' names (agpl3Only, lgpl21Plus) and the SPDX full names.
-_DEPRECATED_GNU = re.compile(r"(?P<family>a?gpl|lgpl|gfdl)-(?P<version>\d\.\d)(?:-with-[a-z]+-exception)?(?P<later>\+)?")
-_NIXPKGS_GNU = re.compile(r"(?P<family>a?gpl|lgpl|fdl)(?P<major>\d)(?P<minor>\d?)(?P<kind>only|plus)")
-_FULL_NAME_GNU = re.compile(
-    r"gnu (?P<family>affero |lesser |library |free documentation )?(?:general public )?license"
-    r" v(?P<version>\d(?:\.\d)?)(?P<kind> only| or later)?"
-)
-_FULL_NAME_FAMILY = {None: "gpl", "affero ": "agpl", "lesser ": "lgpl", "library ": "lgpl", "free documentation ": "gfdl"}
-
-
-def canonical_licence(name: str) -> str:
-    """``name`` casefolded, and as its current SPDX id when it is an older name of a GNU licence."""
-    folded = " ".join(name.casefold().split())
-    if match := _DEPRECATED_GNU.fullmatch(folded):
-        return f"{match['family']}-{match['version']}-{'or-later' if match['later'] else 'only'}"
-    if match := _NIXPKGS_GNU.fullmatch(folded):
-        family = "gfdl" if match["family"] == "fdl" else match["family"]
-        return f"{family}-{match['major']}.{match['minor'] or '0'}-{'only' if match['kind'] == 'only' else 'or-later'}"
-    if match := _FULL_NAME_GNU.fullmatch(folded):
-        version = match["version"] if "." in match["version"] else f"{match['version']}.0"
-        later = match["kind"] == " or later"
-        return f"{_FULL_NAME_FAMILY[match['family']]}-{version}-{'or-later' if later else 'only'}"
-    return folded
-
-
-def licence_allowed(expression: str, denied: set[str]) -> bool:
-    """Evaluate an SPDX expression: OR needs one allowed branch, AND needs all; ``WITH``
-    exceptions do not change the licence. Text that does not parse (a free-text name, a
-    malformed expression) is denied when it is a denied name or holds one as a word: a
-    typo in an expression never lets a denied licence through."""
-    tokens = _TOKEN.findall(expression)
-    pos = 0
-
-    denied = {canonical_licence(d) for d in denied}
-
-    def is_denied(token: str) -> bool:
-        return canonical_licence(token.rstrip("+")) in denied or canonical_licence(token) in denied
-
-    def term() -> bool:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise ValueError
-        token = tokens[pos]
-        pos += 1
-        if token == "(":
-            value = disjunction()
-            if pos >= len(tokens) or tokens[pos] != ")":
-                raise ValueError
-            pos += 1
-        else:
-            value = not is_denied(token)
-        if pos < len(tokens) and tokens[pos].upper() == "WITH":
-            pos += 2
-        return value
-
-    def conjunction() -> bool:
-        nonlocal pos
-        value = term()
-        while pos < len(tokens) and tokens[pos].upper() == "AND":
-            pos += 1
-            value = term() and value
-        return value
-
-    def disjunction() -> bool:
-        nonlocal pos
-        value = conjunction()
-        while pos < len(tokens) and tokens[pos].upper() == "OR":
-            pos += 1
-            value = conjunction() or value
-        return value
-
-    try:
-        result = disjunction()
-        if pos != len(tokens):
-            raise ValueError
-        return result
-    except ValueError:
-        words = [t for t in tokens if t.upper() not in _OPERATORS]
-        return not is_denied(expression) and not any(is_denied(w) for w in words)
 
 
 @predicate("licence_policy", params=LicencePolicyParams, needs=["sbom"])
 def licence_policy(subject: Subject, params: LicencePolicyParams) -> Outcome:
-    """No SBOM component carries a denied licence; components without a licence stay under a limit."""
+    """No SBOM component carries a denied licence; licences that cannot be identified are
+    judged by ``unknown``; components without a licence stay under a limit."""
     sbom = subject.need_sbom()
     if not sbom.components:
         # Nothing carries a licence, so nothing can carry a denied one: that is no evidence.
         return failed("the SBOM lists no component: there is no licence to judge", components=0)
-    denied = {d.casefold() for d in params.deny_licenses}
+    denied = canonical_denylist(set(params.deny_licenses))
     allow_unknown = set(params.unknown_allowlist)
     violations: list[dict[str, str]] = []
+    unidentified: list[dict[str, str]] = []
     unknown: list[str] = []
     for component in sbom.components:
         if not component.licenses:
@@ -213,22 +132,34 @@ def licence_policy(subject: Subject, params: LicencePolicyParams) -> Outcome:
                 unknown.append(_label(component))
             continue
         for expression in component.licenses:
-            if not licence_allowed(expression, denied):
-                violations.append({"component": _label(component), "licence": expression})
+            verdict = judge(expression, denied)
+            if verdict.status == "denied":
+                violations.append({"component": _label(component), "licence": expression, "denied": ", ".join(verdict.denied)})
+            elif verdict.status == "unknown":
+                entry = {"component": _label(component), "licence": expression, "unknown": ", ".join(verdict.unknown)}
+                if verdict.invalid:
+                    entry["invalid"] = verdict.invalid
+                unidentified.append(entry)
     observed = {
         "components": len(sbom.components),
         "denied": violations[: params.max_listed],
+        "unknown_licence": len(unidentified),
+        "unknown_licence_examples": unidentified[: params.max_listed],
+        "unknown_policy": params.unknown,
         "without_licence": len(unknown),
         "without_licence_examples": sorted(unknown)[: params.max_listed],
     }
     problems = []
     if violations:
         problems.append(f"{len(violations)} component(s) carry a denied licence")
+    if unidentified and params.unknown == "fail":
+        problems.append(f"{len(unidentified)} licence(s) name no known licence (unknown = \"fail\")")
     if len(unknown) > params.max_unknown:
         problems.append(f"{len(unknown)} component(s) have no licence (at most {params.max_unknown} allowed)")
     if problems:
         return failed("; ".join(problems), **observed)
-    return passed(f"all {len(sbom.components)} components meet the licence policy", **observed)
+    warning = f"; warning: {len(unidentified)} licence(s) name no known licence" if unidentified else ""
+    return passed(f"all {len(sbom.components)} components meet the licence policy{warning}", **observed)
 
 
 class SbomQualityParams(Params):

@@ -77,7 +77,8 @@ def main(path: str) -> int:
     else:
         selected = next(s for s in select(catalog, [], CheckKind.RUNTIME).controls if s.control.id == request["control"])
         result = engine.evaluate_control(selected, CheckKind.RUNTIME, host)
-        answer = {"status": result.status.value, "message": result.message}
+        answer = {"status": result.status.value, "message": result.message,
+                  "checks": [c.model_dump(mode="json") for c in result.checks]}
     json.dump(answer, sys.stdout)
     for sock in sockets:
         sock.close()

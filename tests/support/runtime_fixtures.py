@@ -83,15 +83,23 @@ def lay_out_root(spec: dict[str, Any], root: Path) -> Path:
 
 
 def run_runtime_fixture(selected: SelectedControl, spec: dict[str, Any], workdir: Path) -> tuple[Status, str]:
+    status, message, _ = run_runtime_fixture_checks(selected, spec, workdir)
+    return status, message
+
+
+def run_runtime_fixture_checks(selected: SelectedControl, spec: dict[str, Any], workdir: Path) -> tuple[Status, str, list[dict[str, Any]]]:
+    """The control's status and message, and each check's result (function, status,
+    message, observed) as JSON, so that a test can say which check decided and why."""
     spec = resolve_nix_placeholders(spec, workdir)
     expect = spec.get("expect_closure")
     if "root" in spec:
         host = OfflineRootHost(lay_out_root(spec["root"], workdir / "root"))
         host.expected_closure = expect
         result = engine.evaluate_control(selected, CheckKind.RUNTIME, host)
-        return result.status, result.message
+        return result.status, result.message, [c.model_dump(mode="json") for c in result.checks]
     if "namespace" in spec:
-        return run_in_namespace(selected.control.id, spec["namespace"], expect, workdir)
+        answer = _namespace_answer({"control": selected.control.id, "setup": spec["namespace"], "expect_closure": expect}, workdir)
+        return Status(answer["status"]), answer["message"], answer["checks"]
     raise AssertionError("a runtime fixture needs a 'root' or a 'namespace'")
 
 
@@ -106,6 +114,11 @@ def run_probe_in_namespace(probe: str, params: dict[str, Any], setup: dict[str, 
 
 
 def _namespace(doc: dict[str, Any], workdir: Path) -> tuple[Status, str]:
+    answer = _namespace_answer(doc, workdir)
+    return Status(answer["status"]), answer["message"]
+
+
+def _namespace_answer(doc: dict[str, Any], workdir: Path) -> dict[str, Any]:
     request = workdir / "namespace.json"
     request.write_text(json.dumps(doc))
     # A PID namespace ends every process the fixture started when its first process exits.
@@ -115,8 +128,8 @@ def _namespace(doc: dict[str, Any], workdir: Path) -> tuple[Status, str]:
         capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
     )
     assert proc.returncode == 0, f"namespace run failed: {proc.stderr[-2000:]}"
-    answer = json.loads(proc.stdout)
-    return Status(answer["status"]), answer["message"]
+    answer: dict[str, Any] = json.loads(proc.stdout)
+    return answer
 
 
 def evaluate_probe_offline(probe: str, params: dict[str, Any], root: Path) -> tuple[Status, str]:
