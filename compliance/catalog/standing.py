@@ -238,8 +238,11 @@ def _decide(judged: list[_Judged], attested: list[str], mode: CheckKind) -> tupl
     awaiting = [j for j in judged if j.awaiting]
     machine_full = [j for j in judged if j.standing.evidenced and j.standing.checks and j.standing.scope is Scope.FULL]
     if machine_full:
-        if awaiting:
-            return ClauseStanding.PARTIAL, f"{who(machine_full)}; but {who(awaiting)}"
+        # Every part claimed must be evidenced: a citation whose check did not run here, or
+        # passed only under laxer parameters, keeps the clause from being satisfied.
+        unproven = [j for j in judged if not j.standing.evidenced and not j.awaiting]
+        if awaiting or unproven:
+            return ClauseStanding.PARTIAL, f"{who(machine_full)}; but {who([*awaiting, *unproven])}"
         return ClauseStanding.SATISFIED, who(machine_full)
     needs = ClauseStanding.NEEDS_RUNTIME if mode is CheckKind.STATIC else ClauseStanding.NEEDS_STATIC
     if attested and not awaiting:
