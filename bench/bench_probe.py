@@ -16,7 +16,7 @@ with. Targets, printed with a verdict:
 Needs root (it reads /etc/shadow and starts an sshd on 127.0.0.1). The OpenSCAP rows need
 Debian's openscap-scanner and ssg-debian, and an offline Debian 11 root:
 
-    debootstrap --variant=minbase --include=openssh-server,systemd,procps bullseye /srv/deb11root http://deb.debian.org/debian
+    debootstrap --variant=minbase --include=openssh-server,systemd,procps bullseye /srv/deb11root "$DEBIAN_MIRROR"
 """
 
 from __future__ import annotations
