@@ -27,6 +27,7 @@ python3Packages.buildPythonApplication {
     cryptography
     pynacl
     jinja2
+    license-expression
     weasyprint
     packaging
     cyclonedx-python-lib

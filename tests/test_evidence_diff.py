@@ -116,9 +116,12 @@ def test_three_changes_with_a_regression_exit_1_and_name_it(packets: dict[str, P
         ("IA-10", ControlChangeKind.NEWLY_FAILING, "pass", "fail")
     ]
     assert len(diff.regressions) == 1 and diff.regressions[0].startswith("control IA-10 (high) newly failing: pass → fail")
-    # The clauses IA-10 supports now stand failed (the worst status of their controls).
+    # The clauses IA-10 supports now stand failed (a supporting control failed); before, a
+    # static gate could not satisfy them (their full evidence is a runtime probe) or a waiver held.
     assert [(c.framework, c.clause, c.old, c.new) for c in diff.clauses] == [
-        ("anssi", "R33", "pass", "fail"), ("nis2", "Art.21(2)(i)", "manual", "fail"), ("nis2", "CIR 11.3", "waived", "fail"),
+        ("anssi", "R33", "needs-runtime-evidence", "failed"),
+        ("nis2", "Art.21(2)(i)", "needs-runtime-evidence", "failed"),
+        ("nis2", "CIR 11.3", "waived", "failed"),
     ]
 
 

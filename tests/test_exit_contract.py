@@ -94,7 +94,7 @@ def test_pdf_is_not_a_gate_format(files: dict[str, Path], tmp_path: Path) -> Non
 def test_an_unknown_format_before_equals_is_named(files: dict[str, Path], tmp_path: Path) -> None:
     result = run(*gate_args(files), "-o", f"yaml={tmp_path / 'r.yaml'}")
     assert result.code == 2
-    assert one_line_error(result).startswith("compliance: -o yaml=: yaml is not a format of this command (known: json, junit, markdown, oscal, sarif, text)")
+    assert one_line_error(result).startswith("compliance: -o yaml=: yaml is not a format of this command (known: json, junit, junit-strict, markdown, oscal, sarif, text)")
 
 
 def test_probe_refuses_a_nonce_shorter_than_any_wave_accepts(tmp_path: Path) -> None:

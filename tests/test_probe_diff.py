@@ -33,7 +33,7 @@ def _root(path: Path, host: str, machine_id: str) -> Path:
 
 
 def _probe(keys: tuple[Path, Path], root: Path, out: Path, at: int) -> Path:
-    result = run("probe", "--root", str(root), "--key", str(keys[0]), "--nonce", f"wave-{at}", "-o", str(out),
+    result = run("probe", "--root", str(root), "--key", str(keys[0]), "--nonce", f"wave-nonce-{at}", "-o", str(out),
                  env={**ENV, "SOURCE_DATE_EPOCH": str(at)})
     assert result.code == 0, result.stderr
     return out
