@@ -8,13 +8,16 @@ run the formats render, then every output file written all or none.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from compliance import formats
 from compliance.errors import UsageError
-from compliance.evidence.writer import check_destination
 from compliance.formats.console import gate_verdict, outputs_written, print_verdict
-from compliance.runs.evidence_run import SignerOpening, build_packet
 from compliance.runs.gate_run import GateOptions, GateRun, run_gate
 from compliance.runs.outputs import parse_outputs, write_outputs
+
+if TYPE_CHECKING:
+    from compliance.runs.evidence_run import SignerOpening
 
 
 def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
@@ -32,8 +35,13 @@ def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
     if opts.previous_key and not opts.previous:
         raise UsageError("--previous-key verifies the packet given with --previous")
     signer = opts.signer or "native"
-    opening = None
+    opening: SignerOpening | None = None
     if opts.evidence and opts.key:
+        # The packet builder (report renderer, signing) is imported only when a packet is asked
+        # for: a plain gate does not pay for it at start-up.
+        from compliance.evidence.writer import check_destination
+        from compliance.runs.evidence_run import SignerOpening
+
         check_destination(opts.evidence)  # before the gate runs, not after
         opening = SignerOpening(signer, opts.key)  # decrypts the key while the gate runs
     try:
@@ -44,6 +52,8 @@ def gate_command(opts: GateOptions) -> tuple[GateRun, int]:
         raise
     rendered = {fmt: formats.render(fmt, run.report) for fmt in {*stdout, *to_files}}
     if opts.evidence and opts.key and opening:
+        from compliance.runs.evidence_run import build_packet
+
         signing = opening.result()
         changes = None
         if opts.previous:  # imported here: the comparison's stack costs the plain gate nothing
